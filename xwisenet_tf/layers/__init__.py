@@ -1,0 +1,50 @@
+"""Keras layers of XwiseNet: 3D convolutions folded for speed and TFLite, conv variants, blocks."""
+
+from xwisenet_tf.layers.complexity import layer_macs
+from xwisenet_tf.layers.context_blocks import (
+    BLOCKS,
+    CONTEXT_POOLINGS,
+    CBAMBlock,
+    GCBlock,
+    SEBlock,
+    SSBlock,
+    make_context_block,
+)
+from xwisenet_tf.layers.conv3d import FoldedConv3D
+from xwisenet_tf.layers.conv_variants import (
+    CONV_TYPES,
+    ConvBNStack,
+    DWConv3D,
+    STConv3D,
+    TraditionalConv3D,
+    XwiseConv3D,
+    make_conv,
+)
+from xwisenet_tf.layers.depthwise3d import DepthwiseConv3D
+from xwisenet_tf.layers.pooling import FoldedMaxPool3D
+from xwisenet_tf.layers.shortcut import ZeroPadShortcut
+from xwisenet_tf.layers.shuffle import ChannelShuffle, ChannelSplit
+
+__all__ = [
+    "BLOCKS",
+    "CONTEXT_POOLINGS",
+    "CONV_TYPES",
+    "CBAMBlock",
+    "ChannelShuffle",
+    "ChannelSplit",
+    "ConvBNStack",
+    "DWConv3D",
+    "DepthwiseConv3D",
+    "FoldedConv3D",
+    "FoldedMaxPool3D",
+    "GCBlock",
+    "SEBlock",
+    "SSBlock",
+    "STConv3D",
+    "TraditionalConv3D",
+    "XwiseConv3D",
+    "ZeroPadShortcut",
+    "layer_macs",
+    "make_context_block",
+    "make_conv",
+]

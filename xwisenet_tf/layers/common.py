@@ -1,0 +1,98 @@
+"""Argument checks and 'same'-padding arithmetic shared by the 3D layers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+
+def normalize_triple(value: int | Iterable[int], name: str) -> tuple[int, int, int]:
+    """Returns `value` as a (time, height, width) triple of positive ints.
+
+    Raises:
+        ValueError: naming `name` and the received value when it is not 1 or 3 positive ints.
+    """
+    if isinstance(value, int):
+        triple = (value, value, value)
+    else:
+        triple = tuple(value)
+    if len(triple) != 3 or not all(isinstance(v, int) and v > 0 for v in triple):
+        raise ValueError(
+            f"`{name}` must be a positive int or a tuple of 3 positive ints (time, height, "
+            f"width). Received: {name}={value!r}"
+        )
+    return triple  # type: ignore[return-value]
+
+
+def check_choice(value, allowed: Sequence, name: str):
+    """Returns `value` if it is one of `allowed`, else raises a ValueError naming all three."""
+    if value not in allowed:
+        raise ValueError(f"`{name}` must be one of {list(allowed)}. Received: {name}={value!r}")
+    return value
+
+
+def check_padding(padding: str) -> str:
+    padding = padding.lower() if isinstance(padding, str) else padding
+    return check_choice(padding, ("same", "valid"), "padding")
+
+
+def output_length(length: int | None, kernel: int, stride: int, padding: str) -> int | None:
+    """Output length of a 1-D window op, TensorFlow convention."""
+    if length is None:
+        return None
+    if padding == "same":
+        return -(-length // stride)
+    return (length - kernel) // stride + 1
+
+
+def same_padding(length: int, kernel: int, stride: int) -> tuple[int, int]:
+    """(before, after) padding that TensorFlow's 'SAME' applies along one axis."""
+    out = -(-length // stride)
+    total = max((out - 1) * stride + kernel - length, 0)
+    return total // 2, total - total // 2
+
+
+def require_static(shape: Sequence[int | None], layer_name: str, dims: str = "T, H, W, C"):
+    """Raises a ValueError unless every non-batch dimension of a 5-D shape is known."""
+    if len(shape) != 5:
+        raise ValueError(
+            f"Layer '{layer_name}' expects a 5-D input (batch, {dims}). Received shape: {tuple(shape)}"
+        )
+    if any(d is None for d in shape[1:]):
+        raise ValueError(
+            f"Layer '{layer_name}' needs static (frames, height, width, channels); "
+            f"received shape {tuple(shape)}. Build the model with a fixed input_shape."
+        )
+
+
+def conv_by_temporal_taps(inputs, kernel, strides, padding: str, conv2d):
+    """Computes a 3D convolution as a sum of 2D convolutions, one per temporal tap.
+
+    `out[t] = sum_i conv2d(x[t * st + i - pad_t], kernel[i])`, with frames folded into the batch.
+    This is exact for 'same' and 'valid' padding, and lets TFLite run any 3D convolution with its
+    2D builtins (DESIGN.md section 2).
+
+    Args:
+        inputs: `(batch, frames, height, width, channels)` with static non-batch dims.
+        kernel: `(d, kh, kw, ...)`; `kernel[i]` is what `conv2d` takes for tap i.
+        strides: (st, sh, sw).
+        padding: 'same' or 'valid'.
+        conv2d: `fn(x4d, kernel2d, strides=(sh, sw), padding=...)`, e.g. `keras.ops.conv`.
+    """
+    from keras import ops
+
+    depth = kernel.shape[0]
+    stride_t, stride_h, stride_w = strides
+    frames = inputs.shape[1]
+    if padding == "same":
+        pad = same_padding(frames, depth, stride_t)
+        if pad != (0, 0):
+            inputs = ops.pad(inputs, ((0, 0), pad, (0, 0), (0, 0), (0, 0)))
+    out_frames = output_length(frames, depth, stride_t, padding)
+    _, _, height, width, channels = inputs.shape
+    outputs = None
+    for tap in range(depth):
+        taken = inputs[:, tap : tap + (out_frames - 1) * stride_t + 1 : stride_t]
+        folded = ops.reshape(taken, (-1, height, width, channels))
+        y = conv2d(folded, kernel[tap], strides=(stride_h, stride_w), padding=padding)
+        outputs = y if outputs is None else outputs + y
+    return ops.reshape(outputs, (-1, out_frames, *outputs.shape[1:]))

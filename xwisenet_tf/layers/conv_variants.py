@@ -1,0 +1,226 @@
+"""The four 3D convolutions the paper compares (Table II), each with its BatchNorm and ReLU.
+
+- Traditional-Conv: one dense d x k x k convolution.
+- ST-Conv (Fig. 4(b)): a dense 1 x k x k spatial conv C_in -> C_out, then a dense d x 1 x 1
+  temporal conv C_out -> C_out (no R(2+1)D mid-channel expansion).
+- DW-Conv (Fig. 4(a)): a d x k x k depthwise conv, then a 1 x 1 x 1 pointwise conv.
+- X-Conv, the Xwise Separable Convolution (sec. III-A, Fig. 1(a)): a 1 x k x k depthwise spatial
+  conv, a d x 1 x 1 depthwise temporal conv, then a 1 x 1 x 1 pointwise conv C_in -> C_out.
+
+Every inner convolution is followed by BatchNorm + ReLU (the extra non-linearities the paper
+stresses); the last one by BatchNorm and, if `final_activation`, ReLU. A spatial stride goes to the
+spatial conv, a temporal stride to the temporal one.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from xwisenet_tf.layers.common import check_choice, normalize_triple, require_static
+from xwisenet_tf.layers.complexity import layer_macs
+from xwisenet_tf.layers.conv3d import FoldedConv3D
+from xwisenet_tf.layers.depthwise3d import DepthwiseConv3D
+
+CONV_TYPES = ("traditional", "st", "dw", "xwise")
+IMPLEMENTATIONS = ("folded", "reference")
+BN_MOMENTUM = 0.9
+BN_EPSILON = 1e-5
+
+
+class ConvBNStack(keras.layers.Layer):
+    """A chain of (convolution, BatchNorm, ReLU) steps; subclasses define the convolutions.
+
+    Args:
+        filters: output channels.
+        kernel_size: int or (d, k, k) of the 3D convolution being replaced.
+        strides: int or (st, sh, sw).
+        final_activation: apply ReLU after the last BatchNorm.
+        implementation: `"folded"` (TFLite-friendly production path) or `"reference"` (grouped
+            `Conv3D` for depthwise convs, native `Conv3D` for dense ones).
+        kernel_regularizer: regulariser for every convolution kernel.
+    """
+
+    conv_type = None
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size=3,
+        strides=1,
+        final_activation: bool = True,
+        implementation: str = "folded",
+        kernel_regularizer=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.filters = filters
+        self.kernel_size = normalize_triple(kernel_size, "kernel_size")
+        self.strides = normalize_triple(strides, "strides")
+        self.final_activation = final_activation
+        self.implementation = check_choice(implementation, IMPLEMENTATIONS, "implementation")
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        named_convs = self._make_convs()
+        self.convs = [conv for _, conv in named_convs]
+        self.norms = [self._batch_norm(suffix) for suffix, _ in named_convs]
+
+    def _make_convs(self):
+        raise NotImplementedError
+
+    def _batch_norm(self, suffix: str):
+        return keras.layers.BatchNormalization(
+            momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{self.name}_{suffix}_bn"
+        )
+
+    def _dense(self, suffix, filters, kernel_size, strides):
+        return FoldedConv3D(
+            filters,
+            kernel_size,
+            strides,
+            use_bias=False,
+            kernel_regularizer=self.kernel_regularizer,
+            implementation="folded" if self.implementation == "folded" else "native",
+            name=f"{self.name}_{suffix}",
+        )
+
+    def _depthwise(self, suffix, kernel_size, strides):
+        return DepthwiseConv3D(
+            kernel_size,
+            strides,
+            use_bias=False,
+            depthwise_initializer="he_normal",
+            depthwise_regularizer=self.kernel_regularizer,
+            implementation="folded" if self.implementation == "folded" else "grouped",
+            name=f"{self.name}_{suffix}",
+        )
+
+    def build(self, input_shape):
+        require_static(input_shape, self.name)
+        shape = input_shape
+        for conv, bn in zip(self.convs, self.norms, strict=True):
+            conv.build(shape)
+            shape = conv.compute_output_shape(shape)
+            bn.build(shape)
+
+    def call(self, inputs, training=None):
+        x = inputs
+        last = len(self.convs) - 1
+        for i, (conv, bn) in enumerate(zip(self.convs, self.norms, strict=True)):
+            x = bn(conv(x), training=training)
+            if i < last or self.final_activation:
+                x = ops.relu(x)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        shape = input_shape
+        for conv in self.convs:
+            shape = conv.compute_output_shape(shape)
+        return shape
+
+    def count_macs(self, input_shape) -> int:
+        total, shape = 0, input_shape
+        for conv in self.convs:
+            total += layer_macs(conv, shape)
+            shape = conv.compute_output_shape(shape)
+        return total
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "filters": self.filters,
+                "kernel_size": self.kernel_size,
+                "strides": self.strides,
+                "final_activation": self.final_activation,
+                "implementation": self.implementation,
+                "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+            }
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="xwisenet_tf")
+class TraditionalConv3D(ConvBNStack):
+    """Traditional-Conv (Table II): dense d x k x k conv, BatchNorm, ReLU.
+
+    With `kernel_size=1` it is the pointwise conv + BN + ReLU of the ShuffleNet units.
+
+    Input shape: `(batch, T, H, W, C_in)`. Output shape: `(batch, T', H', W', filters)`.
+    """
+
+    conv_type = "traditional"
+
+    def _make_convs(self):
+        return [("conv", self._dense("conv", self.filters, self.kernel_size, self.strides))]
+
+
+@keras.saving.register_keras_serializable(package="xwisenet_tf")
+class STConv3D(ConvBNStack):
+    """ST-Conv (Table II, Fig. 4(b)): dense 1 x k x k then dense d x 1 x 1 convolution.
+
+    Input shape: `(batch, T, H, W, C_in)`. Output shape: `(batch, T', H', W', filters)`.
+    """
+
+    conv_type = "st"
+
+    def _make_convs(self):
+        d, kh, kw = self.kernel_size
+        st, sh, sw = self.strides
+        return [
+            ("spatial", self._dense("spatial", self.filters, (1, kh, kw), (1, sh, sw))),
+            ("temporal", self._dense("temporal", self.filters, (d, 1, 1), (st, 1, 1))),
+        ]
+
+
+@keras.saving.register_keras_serializable(package="xwisenet_tf")
+class DWConv3D(ConvBNStack):
+    """DW-Conv, the 3D depthwise separable convolution (Table II, Fig. 4(a)).
+
+    A d x k x k depthwise conv, then a 1 x 1 x 1 pointwise conv C_in -> filters.
+
+    Input shape: `(batch, T, H, W, C_in)`. Output shape: `(batch, T', H', W', filters)`.
+    """
+
+    conv_type = "dw"
+
+    def _make_convs(self):
+        return [
+            ("depthwise", self._depthwise("depthwise", self.kernel_size, self.strides)),
+            ("pointwise", self._dense("pointwise", self.filters, 1, 1)),
+        ]
+
+
+@keras.saving.register_keras_serializable(package="xwisenet_tf")
+class XwiseConv3D(ConvBNStack):
+    """X-Conv, the Xwise Separable Convolution (paper sec. III-A, Fig. 1(a)).
+
+    A d x k x k convolution (N, C, d, k, k) decoupled into a 1 x k x k depthwise spatial conv,
+    a d x 1 x 1 depthwise temporal conv and an N x C x 1^3 pointwise conv, each followed by
+    BatchNorm and ReLU. Parameters and MACs are about 1/(d k^2) of the dense convolution's.
+
+    Input shape: `(batch, T, H, W, C_in)`. Output shape: `(batch, T', H', W', filters)`.
+    """
+
+    conv_type = "xwise"
+
+    def _make_convs(self):
+        d, kh, kw = self.kernel_size
+        st, sh, sw = self.strides
+        return [
+            ("spatial", self._depthwise("spatial", (1, kh, kw), (1, sh, sw))),
+            ("temporal", self._depthwise("temporal", (d, 1, 1), (st, 1, 1))),
+            ("pointwise", self._dense("pointwise", self.filters, 1, 1)),
+        ]
+
+
+CONV_CLASSES = {cls.conv_type: cls for cls in (TraditionalConv3D, STConv3D, DWConv3D, XwiseConv3D)}
+NAME_TAGS = {"traditional": "conv", "st": "stconv", "dw": "dwconv", "xwise": "xconv"}
+
+
+def make_conv(conv_type: str, filters: int, name: str, **kwargs) -> ConvBNStack:
+    """The conv-variant factory: `conv_type` in {"traditional", "st", "dw", "xwise"}.
+
+    Extra keyword arguments go to the `ConvBNStack` constructor (kernel_size, strides, ...).
+    """
+    check_choice(conv_type, CONV_TYPES, "conv_type")
+    return CONV_CLASSES[conv_type](filters, name=name, **kwargs)

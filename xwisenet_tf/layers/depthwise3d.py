@@ -1,0 +1,146 @@
+"""3D depthwise convolution, folded onto 2D depthwise kernels (DESIGN.md section 2)."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from xwisenet_tf.layers.common import (
+    check_choice,
+    check_padding,
+    conv_by_temporal_taps,
+    normalize_triple,
+    output_length,
+    require_static,
+)
+
+IMPLEMENTATIONS = ("folded", "grouped")
+
+
+@keras.saving.register_keras_serializable(package="xwisenet_tf")
+class DepthwiseConv3D(keras.layers.Layer):
+    """Depthwise 3D convolution: one d x k x k filter per input channel (depth multiplier 1).
+
+    The building block of the Xwise Separable Convolution (paper sec. III-A, Fig. 1(a)), used
+    with a 1 x k x k kernel (spatial), a d x 1 x 1 kernel (temporal) or a full d x k x k kernel
+    (DW-Conv, Fig. 4(a)).
+
+    Two implementations share one kernel of shape `(d, kh, kw, channels, 1)`:
+
+    - `"folded"` (default, production): frames are folded into the batch and each temporal tap
+      is a 2D `depthwise_conv`; a pure temporal kernel folds H x W into one axis and runs one
+      `d x 1` 2D depthwise conv. Fast on CPU and converts to TFLite `DEPTHWISE_CONV_2D`.
+    - `"grouped"`: the literal `Conv3D(groups=channels)`, kept as the reference. It is ~70x
+      slower on CPU and does not convert to TFLite.
+
+    Args:
+        kernel_size: int or (d, kh, kw).
+        strides: int or (st, sh, sw).
+        padding: `"same"` or `"valid"`, TensorFlow semantics.
+        use_bias: whether to add a per-channel bias.
+        depthwise_initializer, bias_initializer, depthwise_regularizer: as in Keras.
+        implementation: `"folded"` or `"grouped"`.
+
+    Input shape:
+        5-D tensor `(batch, frames, height, width, channels)` with static non-batch dims.
+    Output shape:
+        5-D tensor `(batch, new_frames, new_height, new_width, channels)`.
+    """
+
+    def __init__(
+        self,
+        kernel_size,
+        strides=(1, 1, 1),
+        padding: str = "same",
+        use_bias: bool = True,
+        depthwise_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        depthwise_regularizer=None,
+        implementation: str = "folded",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.kernel_size = normalize_triple(kernel_size, "kernel_size")
+        self.strides = normalize_triple(strides, "strides")
+        self.padding = check_padding(padding)
+        self.use_bias = use_bias
+        self.depthwise_initializer = keras.initializers.get(depthwise_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.depthwise_regularizer = keras.regularizers.get(depthwise_regularizer)
+        self.implementation = check_choice(implementation, IMPLEMENTATIONS, "implementation")
+
+    def build(self, input_shape):
+        require_static(input_shape, self.name)
+        channels = input_shape[-1]
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(*self.kernel_size, channels, 1),
+            initializer=self.depthwise_initializer,
+            regularizer=self.depthwise_regularizer,
+        )
+        self.bias = (
+            self.add_weight(name="bias", shape=(channels,), initializer=self.bias_initializer)
+            if self.use_bias
+            else None
+        )
+
+    def call(self, inputs):
+        if self.implementation == "grouped":
+            outputs = self._call_grouped(inputs)
+        elif self.kernel_size[1:] == (1, 1):
+            outputs = self._call_folded_temporal(inputs)
+        else:
+            outputs = self._call_folded_taps(inputs)
+        if self.bias is not None:
+            outputs = outputs + self.bias
+        return outputs
+
+    def _call_grouped(self, inputs):
+        channels = inputs.shape[-1]
+        kernel = ops.reshape(self.kernel, (*self.kernel_size, 1, channels))
+        return ops.conv(inputs, kernel, strides=self.strides, padding=self.padding)
+
+    def _call_folded_temporal(self, inputs):
+        # A d x 1 x 1 kernel: subsample H, W (exact for a 1-wide kernel under either padding),
+        # fold H x W into one axis and run a (d x 1) 2D depthwise conv over (frames, pixels).
+        _, sh, sw = self.strides
+        x = inputs[:, :, ::sh, ::sw, :] if (sh, sw) != (1, 1) else inputs
+        _, frames, height, width, channels = x.shape
+        x = ops.reshape(x, (-1, frames, height * width, channels))
+        kernel = ops.reshape(self.kernel, (self.kernel_size[0], 1, channels, 1))
+        x = ops.depthwise_conv(x, kernel, strides=(self.strides[0], 1), padding=self.padding)
+        return ops.reshape(x, (-1, x.shape[1], height, width, channels))
+
+    def _call_folded_taps(self, inputs):
+        return conv_by_temporal_taps(
+            inputs, self.kernel, self.strides, self.padding, ops.depthwise_conv
+        )
+
+    def compute_output_shape(self, input_shape):
+        dims = [
+            output_length(n, k, s, self.padding)
+            for n, k, s in zip(input_shape[1:4], self.kernel_size, self.strides, strict=True)
+        ]
+        return (input_shape[0], *dims, input_shape[-1])
+
+    def count_macs(self, input_shape) -> int:
+        """Multiply-accumulates: one per kernel tap per output element."""
+        out = self.compute_output_shape(input_shape)
+        d, kh, kw = self.kernel_size
+        return out[1] * out[2] * out[3] * out[4] * d * kh * kw
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "kernel_size": self.kernel_size,
+                "strides": self.strides,
+                "padding": self.padding,
+                "use_bias": self.use_bias,
+                "depthwise_initializer": keras.initializers.serialize(self.depthwise_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+                "depthwise_regularizer": keras.regularizers.serialize(self.depthwise_regularizer),
+                "implementation": self.implementation,
+            }
+        )
+        return config

@@ -1,0 +1,56 @@
+"""3D max pooling done as two 2D poolings, so that TFLite needs no Flex op."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from xwisenet_tf.layers.common import check_padding, normalize_triple, output_length, require_static
+
+
+@keras.saving.register_keras_serializable(package="xwisenet_tf")
+class FoldedMaxPool3D(keras.layers.Layer):
+    """3D max pooling computed as a spatial then a temporal 2D max pooling.
+
+    The max over a d x k x k box equals the max over d of the maxes over k x k, so the result is
+    exactly `MaxPool3D`'s; TFLite runs it with `MAX_POOL_2D` (its `MaxPool3D` needs Flex ops,
+    DESIGN.md section 2). Used after the stems of XwiseNet (3x3x3, stride 2) and 3D-ResNet.
+
+    Input shape:
+        `(batch, frames, height, width, channels)`, static non-batch dims.
+    Output shape:
+        `(batch, new_frames, new_height, new_width, channels)`.
+    """
+
+    def __init__(self, pool_size=(3, 3, 3), strides=(2, 2, 2), padding="same", **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = normalize_triple(pool_size, "pool_size")
+        self.strides = normalize_triple(strides, "strides")
+        self.padding = check_padding(padding)
+
+    def build(self, input_shape):
+        require_static(input_shape, self.name)
+
+    def call(self, inputs):
+        _, frames, height, width, channels = inputs.shape
+        (pd, ph, pw), (sd, sh, sw) = self.pool_size, self.strides
+        x = ops.reshape(inputs, (-1, height, width, channels))
+        x = ops.max_pool(x, (ph, pw), strides=(sh, sw), padding=self.padding)
+        out_h, out_w = x.shape[1], x.shape[2]
+        x = ops.reshape(x, (-1, frames, out_h * out_w, channels))
+        x = ops.max_pool(x, (pd, 1), strides=(sd, 1), padding=self.padding)
+        return ops.reshape(x, (-1, x.shape[1], out_h, out_w, channels))
+
+    def compute_output_shape(self, input_shape):
+        dims = [
+            output_length(n, k, s, self.padding)
+            for n, k, s in zip(input_shape[1:4], self.pool_size, self.strides, strict=True)
+        ]
+        return (input_shape[0], *dims, input_shape[-1])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {"pool_size": self.pool_size, "strides": self.strides, "padding": self.padding}
+        )
+        return config

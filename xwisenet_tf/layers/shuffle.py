@@ -1,0 +1,76 @@
+"""ShuffleNet V2 channel operations (paper sec. III-C, Fig. 1(b)(c))."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="xwisenet_tf")
+class ChannelSplit(keras.layers.Layer):
+    """Splits the channels into two equal halves (the Same Unit's identity and branch inputs).
+
+    Input shape:
+        `(..., channels)` with an even number of channels.
+    Output shape:
+        Two tensors `(..., channels // 2)`.
+    """
+
+    def build(self, input_shape):
+        if input_shape[-1] is None or input_shape[-1] % 2:
+            raise ValueError(
+                f"Layer '{self.name}' needs an even, known number of channels. "
+                f"Received shape: {tuple(input_shape)}"
+            )
+
+    def call(self, inputs):
+        half = inputs.shape[-1] // 2
+        return [inputs[..., :half], inputs[..., half:]]
+
+    def compute_output_shape(self, input_shape):
+        half = (*input_shape[:-1], input_shape[-1] // 2)
+        return [half, half]
+
+
+@keras.saving.register_keras_serializable(package="xwisenet_tf")
+class ChannelShuffle(keras.layers.Layer):
+    """ShuffleNet channel shuffle: channel `g * n + i` moves to `i * groups + g`.
+
+    Implemented on a 3-D view `(positions, groups, channels / groups)` so TFLite needs only a
+    3-D `TRANSPOSE` whatever the input rank.
+
+    Args:
+        groups: number of channel groups (2 in ShuffleNet V2).
+
+    Input shape:
+        `(batch, ..., channels)`, static non-batch dims, channels divisible by `groups`.
+    Output shape:
+        Same as input.
+    """
+
+    def __init__(self, groups: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(groups, int) or groups < 1:
+            raise ValueError(f"`groups` must be a positive int. Received: groups={groups!r}")
+        self.groups = groups
+
+    def build(self, input_shape):
+        if input_shape[-1] is None or input_shape[-1] % self.groups:
+            raise ValueError(
+                f"Layer '{self.name}': channels must be divisible by groups={self.groups}. "
+                f"Received shape: {tuple(input_shape)}"
+            )
+
+    def call(self, inputs):
+        channels = inputs.shape[-1]
+        x = ops.reshape(inputs, (-1, self.groups, channels // self.groups))
+        x = ops.transpose(x, (0, 2, 1))
+        return ops.reshape(x, (-1, *inputs.shape[1:]))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"groups": self.groups})
+        return config

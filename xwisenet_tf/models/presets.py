@@ -1,0 +1,161 @@
+"""Architectures as data: the presets and the specs the model builders turn into layers."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from xwisenet_tf.layers.common import check_choice
+from xwisenet_tf.layers.context_blocks import BLOCKS, CONTEXT_POOLINGS
+from xwisenet_tf.layers.conv_variants import CONV_TYPES, IMPLEMENTATIONS
+
+# XwiseNet = 3D ShuffleNet V2 (Efficient-3DCNNs) with X-Conv units (paper sec. III-C, Fig. 1(d)).
+# Stages use ShuffleNet V2's numbering: stage 1 is the stem (conv + max pool), stages 2-4 hold
+# the [4, 8, 4] units, the first of each a Downsample Unit.
+STEM_CHANNELS = 24
+STAGE_REPEATS = (4, 8, 4)
+STAGE_CHANNELS = {
+    0.5: (48, 96, 192),
+    1.0: (116, 232, 464),
+    1.5: (176, 352, 704),
+    2.0: (244, 488, 976),
+}
+HEAD_CHANNELS = {0.5: 1024, 1.0: 1024, 1.5: 1024, 2.0: 2048}
+BLOCK_POSITIONS = ("before_shuffle", "after_shuffle", "after_pointwise")
+XWISENET_STAGES = (1, 2, 3, 4)
+
+# 3D-ResNet of Hara et al. (paper ref. [5]): block kind and units per stage.
+RESNET_LAYOUTS = {
+    18: ("basic", (2, 2, 2, 2)),
+    34: ("basic", (3, 4, 6, 3)),
+    50: ("bottleneck", (3, 4, 6, 3)),
+}
+RESNET_STAGE_CHANNELS = (64, 128, 256, 512)
+SHORTCUTS = ("A", "B")
+
+
+@dataclass(frozen=True)
+class XwiseNetSpec:
+    """Configuration of an XwiseNet (or, with `conv_type="dw"` and no block, 3D ShuffleNet V2).
+
+    Attributes:
+        width: channel multiplier, one of 0.5, 1.0, 1.5, 2.0.
+        conv_type: the convolution of every unit (Table II variants).
+        block: context block in the Same Units (Table IV), or None for Simple-XwiseNet.
+        block_position: where the block sits in a unit (Table III(b)).
+        block_stages: stages that get blocks (Table III(c)); stage 1 = one block after the stem.
+        context_pooling: the SS block's context modelling (Table III(a)).
+        temporal_strides: temporal stride of the stem max pool and of stages 2, 3, 4.
+        dropout: dropout rate before the classifier.
+        implementation: "folded" (production) or "reference" (grouped/native Conv3D).
+    """
+
+    width: float = 1.5
+    conv_type: str = "xwise"
+    block: str | None = "ss"
+    block_position: str = "before_shuffle"
+    block_stages: tuple[int, ...] = XWISENET_STAGES
+    context_pooling: str = "channel"
+    # No temporal down-sampling: 1.36 G MACs, the closest to the paper's 1.22 G (halving T at the
+    # stem pool gives 0.73 G); docs/reproduction.md.
+    temporal_strides: tuple[int, int, int, int] = (1, 1, 1, 1)
+    dropout: float = 0.2
+    implementation: str = "folded"
+
+    def validate(self) -> XwiseNetSpec:
+        check_choice(self.width, tuple(STAGE_CHANNELS), "width")
+        check_choice(self.conv_type, CONV_TYPES, "conv_type")
+        check_choice(self.block, BLOCKS, "block")
+        check_choice(self.block_position, BLOCK_POSITIONS, "block_position")
+        check_choice(self.context_pooling, CONTEXT_POOLINGS, "context_pooling")
+        check_choice(self.implementation, IMPLEMENTATIONS, "implementation")
+        stages = tuple(self.block_stages)
+        if not set(stages) <= set(XWISENET_STAGES) or len(set(stages)) != len(stages):
+            raise ValueError(
+                f"`block_stages` must be distinct stages from {list(XWISENET_STAGES)}. "
+                f"Received: block_stages={self.block_stages!r}"
+            )
+        _check_strides(self.temporal_strides, 4, "temporal_strides")
+        _check_dropout(self.dropout)
+        return self
+
+
+@dataclass(frozen=True)
+class ResNet3DSpec:
+    """Configuration of a 3D-ResNet (Hara et al.) with a pluggable 3x3x3 convolution (Table II).
+
+    Attributes:
+        depth: 18, 34 or 50.
+        conv_type: replaces every 3x3x3 conv of the residual blocks; the 7x7x7 stem stays dense.
+        shortcut: "A" (strided identity + zero channels, Hara's choice for 18/34) or
+            "B" (1x1x1 conv + BN, Hara's choice for 50).
+        temporal_strides: temporal stride of the stem max pool and of stages 2, 3, 4.
+        dropout: dropout rate before the classifier.
+        implementation: "folded" or "reference".
+    """
+
+    depth: int = 18
+    conv_type: str = "traditional"
+    shortcut: str = "A"
+    temporal_strides: tuple[int, int, int, int] = (2, 2, 2, 2)
+    dropout: float = 0.0
+    implementation: str = "folded"
+
+    def validate(self) -> ResNet3DSpec:
+        check_choice(self.depth, tuple(RESNET_LAYOUTS), "depth")
+        check_choice(self.conv_type, CONV_TYPES, "conv_type")
+        check_choice(self.shortcut, SHORTCUTS, "shortcut")
+        check_choice(self.implementation, IMPLEMENTATIONS, "implementation")
+        _check_strides(self.temporal_strides, 4, "temporal_strides")
+        _check_dropout(self.dropout)
+        return self
+
+
+def _check_strides(strides, length: int, name: str) -> None:
+    if (
+        not isinstance(strides, tuple | list)
+        or len(strides) != length
+        or not all(s in (1, 2) for s in strides)
+    ):
+        raise ValueError(
+            f"`{name}` must be {length} values from [1, 2] (stem pool, stage 2, 3, 4). "
+            f"Received: {name}={strides!r}"
+        )
+
+
+def _check_dropout(rate) -> None:
+    if not isinstance(rate, int | float) or not 0.0 <= rate < 1.0:
+        raise ValueError(f"`dropout` must be a float in [0, 1). Received: dropout={rate!r}")
+
+
+PRESETS: dict[str, XwiseNetSpec | ResNet3DSpec] = {
+    "xwisenet": XwiseNetSpec(),
+    "xwisenet-simple": XwiseNetSpec(block=None),
+    "shufflenet3d-1.0x": XwiseNetSpec(
+        width=1.0, conv_type="dw", block=None, temporal_strides=(2, 2, 2, 2)
+    ),
+    "resnet3d-18": ResNet3DSpec(depth=18),
+    "resnet3d-34": ResNet3DSpec(depth=34),
+    "resnet3d-50": ResNet3DSpec(depth=50, shortcut="B"),
+}
+
+
+def resolve_spec(name: str, **overrides) -> XwiseNetSpec | ResNet3DSpec:
+    """The preset `name` with `overrides` applied and validated.
+
+    Raises:
+        ValueError: for an unknown preset, an override the preset does not have, or a bad value.
+    """
+    check_choice(name, tuple(PRESETS), "name")
+    spec = PRESETS[name]
+    fields = [f.name for f in dataclasses.fields(spec)]
+    for key in overrides:
+        if key not in fields:
+            raise ValueError(
+                f"Model '{name}' has no option `{key}`. Its options: {fields}. "
+                f"Received: {key}={overrides[key]!r}"
+            )
+    for key in ("block_stages", "temporal_strides"):
+        if key in overrides and isinstance(overrides[key], list):
+            overrides[key] = tuple(overrides[key])
+    return dataclasses.replace(spec, **overrides).validate()
