@@ -1,0 +1,50 @@
+"""Video data path: video files -> sharded TFRecords -> ``tf.data`` clip pipeline.
+
+Paper sec. IV-B (training clips and augmentation) and IV-C (recognition clips).
+
+Public API::
+
+    prepare_dataset(dataset, source, output, **options) -> dict   # convert (CLI: prepare)
+    ensure_dataset(dataset_spec, data_dir, **options) -> str       # convert once, cached
+    read_manifest(data_dir) -> dict
+    load(data_dir, split, training, batch_size, ...) -> tf.data.Dataset
+    count_eval_clips(data_dir, split, num_frames=16, frame_stride=1) -> int
+    normalize_frames(frames) -> tf.Tensor; MEAN_RGB; STD_RGB
+    DataError
+
+TensorFlow is imported only when a TensorFlow-dependent name is first used, so decoding and
+synthetic-video generation stay light.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from xwisenet_tf.data.errors import DataError
+from xwisenet_tf.data.manifest import read_manifest
+
+_LAZY = {
+    "load": "pipeline",
+    "count_eval_clips": "pipeline",
+    "normalize_frames": "pipeline",
+    "MEAN_RGB": "pipeline",
+    "STD_RGB": "pipeline",
+    "SCALES": "pipeline",
+    "POSITIONS": "pipeline",
+    "prepare_dataset": "convert",
+    "ensure_dataset": "convert",
+    "DATASETS": "convert",
+}
+
+__all__ = ["DataError", "read_manifest", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module = importlib.import_module(f"xwisenet_tf.data.{_LAZY[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'xwisenet_tf.data' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,9 @@
+"""The one exception type of the data path."""
+
+
+class DataError(ValueError):
+    """A video, sequence file, dataset folder or TFRecord shard is not what was expected.
+
+    Every message names the offending file (or URL) and what was expected, so that a user can
+    fix the input without reading a traceback from inside FFmpeg or TensorFlow.
+    """

@@ -1,0 +1,107 @@
+"""Command line: convert a video dataset into sharded TFRecords + ``manifest.json``.
+
+Examples::
+
+    python -m xwisenet_tf.data.prepare --dataset=kth --output=data_cache/kth
+        # downloads KTH to <output>/../downloads/kth unless --source is given
+    python -m xwisenet_tf.data.prepare --dataset=kth --source=/data/kth --output=data/kth \
+        --split=schuldt
+    python -m xwisenet_tf.data.prepare --dataset=folder --source=/data/myvideos --output=data/my
+    python -m xwisenet_tf.data.prepare --dataset=csv --source=/data/kinetics/train.csv \
+        --video_root=/data/kinetics --classes="abseiling,air drumming" --output=data/part-k
+    python -m xwisenet_tf.data.prepare --dataset=synthetic --source=data/syn_videos \
+        --output=data/syn
+
+Exit status: 0 when every video converted, 1 when some files or samples failed (they are
+printed and listed under ``failed`` in ``manifest.json``; all good ones are converted), 2 when
+the conversion could not run at all (bad arguments, nothing found, offline KTH download).
+
+This module imports nothing heavy at top level; the work is in `xwisenet_tf.data.convert`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (every flag documented in ``--help``)."""
+    p = argparse.ArgumentParser(
+        prog="python -m xwisenet_tf.data.prepare",
+        description="Convert videos into sharded TFRecords of tf.train.SequenceExample "
+        "(JPEG frames) plus manifest.json, for xwisenet_tf.data.load.",
+    )
+    p.add_argument("--dataset", required=True, choices=["kth", "folder", "csv", "synthetic"])
+    p.add_argument(
+        "--source",
+        help="kth: folder with 00sequences.txt and the action folders or zips (omit to "
+        "download); folder: dataset root; csv: the CSV file; synthetic: folder of generated "
+        "videos (created if absent; default <output>_videos)",
+    )
+    p.add_argument("--output", required=True, help="directory for shards and manifest.json")
+    p.add_argument(
+        "--short_side",
+        type=int,
+        default=128,
+        help="resize frames so the short side has this many pixels; 0 keeps the original",
+    )
+    p.add_argument("--jpeg_quality", type=int, default=90, help="JPEG quality 1-100")
+    p.add_argument("--videos_per_shard", type=int, default=16, help="source videos per shard")
+    p.add_argument("--num_workers", type=int, default=None, help="decoding threads (CPU count)")
+    p.add_argument("--overwrite", action="store_true", help="replace a different conversion")
+    p.add_argument("--no_progress", action="store_true", help="no progress bars")
+    g = p.add_argument_group("kth")
+    g.add_argument("--split", default="16/9", choices=["16/9", "schuldt"], help="subject split")
+    g.add_argument("--download_dir", help="where to cache the KTH zips when downloading")
+    g = p.add_argument_group("folder / csv")
+    g.add_argument("--classes", help="comma-separated subset of classes to keep (in this order)")
+    g.add_argument("--test_fraction", type=float, help="folder without split dirs: test share")
+    g.add_argument("--seed", type=int, help="seed of the folder split / synthetic videos")
+    g.add_argument("--video_root", help="csv: folder holding the videos (default: CSV's folder)")
+    g = p.add_argument_group("synthetic")
+    g.add_argument("--videos_per_class", type=int, help="training videos per class (12)")
+    g.add_argument("--eval_videos_per_class", type=int, help="validation/test per class (4)")
+    return p
+
+
+def _options(args: argparse.Namespace) -> dict:
+    options = {
+        "short_side": args.short_side or None,
+        "jpeg_quality": args.jpeg_quality,
+        "videos_per_shard": args.videos_per_shard,
+        "num_workers": args.num_workers,
+        "overwrite": args.overwrite,
+        "progress": not args.no_progress,
+    }
+    wanted = {
+        "kth": ("split", "download_dir"),
+        "folder": ("classes", "test_fraction", "seed"),
+        "csv": ("classes", "video_root"),
+        "synthetic": ("seed", "videos_per_class", "eval_videos_per_class"),
+    }[args.dataset]
+    for name in wanted:
+        value = getattr(args, name)
+        if value is not None:
+            options[name] = value
+    if "classes" in options:
+        options["classes"] = [c.strip() for c in options["classes"].split(",") if c.strip()]
+    return options
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the conversion; returns the exit status (0 ok, 1 some failed, 2 error)."""
+    args = build_parser().parse_args(argv)
+    from xwisenet_tf.data.convert import prepare_dataset
+    from xwisenet_tf.data.errors import DataError
+
+    try:
+        manifest = prepare_dataset(args.dataset, args.source, args.output, **_options(args))
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 1 if manifest["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,286 @@
+"""A small synthetic KTH-like action dataset, written as real video files.
+
+Six classes with KTH's names: ``walking``, ``jogging``, ``running`` (the same stick figure
+crossing the frame; they differ *only* in speed: translation and limb-cycle frequency), and
+``boxing``, ``handwaving``, ``handclapping`` (standing figure, different arm motion). Every video
+has its own background (gradient, blocks, noise), figure colour, size, position, direction,
+phase and a +-12% speed jitter; walk/jog/run speeds stay apart, so a model must look at several
+frames to separate them. Videos are small (96x72, 40-64 frames at 25 fps, H.264 in MP4 by
+default, or MJPEG in AVI) so that conversion and CPU training are fast.
+
+Layout: ``root/<split>/<class>/<class>_<NNNN>.<ext>`` with splits ``train``, ``validation`` and
+``test``, plus ``root/synthetic.json`` holding the generation parameters. Deterministic for a
+given seed; generation is idempotent (finished files are kept) and writes every video under a
+temporary name first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import av
+import numpy as np
+from tqdm.auto import tqdm
+
+from xwisenet_tf.data.errors import DataError
+from xwisenet_tf.data.manifest import write_json
+
+CLASSES = ("walking", "jogging", "running", "boxing", "handwaving", "handclapping")
+PARAMS_FILE = "synthetic.json"
+WIDTH, HEIGHT, FPS = 96, 72, 25
+
+# Per class: (limb cycles per frame, translation in figure heights per frame). The three
+# locomotion classes differ only here; +-12% jitter keeps them apart (0.0235 < 0.0312 ...).
+_MOTION = {
+    "walking": (1 / 18, 0.0105),
+    "jogging": (1 / 12, 0.0210),
+    "running": (1 / 8, 0.0330),
+    "boxing": (1 / 9, 0.0),
+    "handwaving": (1 / 14, 0.0),
+    "handclapping": (1 / 7, 0.0),
+}
+_JITTER = 0.12
+
+
+def _segment_alpha(xx, yy, p, q, radius):
+    p, q = np.asarray(p, np.float32), np.asarray(q, np.float32)
+    d = q - p
+    t = np.clip(((xx - p[0]) * d[0] + (yy - p[1]) * d[1]) / max(float(d @ d), 1e-6), 0.0, 1.0)
+    dist = np.hypot(xx - (p[0] + t * d[0]), yy - (p[1] + t * d[1]))
+    return np.clip(radius + 0.5 - dist, 0.0, 1.0)
+
+
+def _limb(root, end, bend):
+    """Joint between ``root`` and ``end``, pushed sideways by ``bend`` (figure units)."""
+    root, end = np.asarray(root), np.asarray(end)
+    mid = (root + end) / 2
+    d = end - root
+    normal = np.array([-d[1], d[0]]) / max(np.hypot(*d), 1e-6)
+    return mid + bend * normal
+
+
+def _pose(action: str, phase: float, facing: int) -> list[tuple]:
+    """Stick-figure segments in figure units (height 1, feet at y=0, y up) at limb phase."""
+    hip, neck = np.array([0.0, 0.48]), np.array([0.0, 0.82])
+    s = np.sin(phase)
+    segments = [(hip, neck)]
+    if action in ("walking", "jogging", "running"):
+        for sign in (1, -1):
+            a = 0.45 * sign * s
+            foot = hip + 0.48 * np.array([np.sin(a) * facing, -np.cos(a)])
+            segments += [
+                (hip, _limb(hip, foot, -0.05 * facing)),
+                (_limb(hip, foot, -0.05 * facing), foot),
+            ]
+            b = -0.55 * sign * s
+            hand = neck + 0.34 * np.array([np.sin(b) * facing, -np.cos(b)])
+            elbow = _limb(neck, hand, 0.04 * facing)
+            segments += [(neck, elbow), (elbow, hand)]
+        return segments
+    for sign in (1, -1):
+        foot = hip + np.array([0.10 * sign, -0.48])
+        segments.append((hip, foot))
+    if action == "boxing":
+        for k, sign in enumerate((1, -1)):
+            reach = max(0.0, np.sin(phase + k * np.pi)) ** 2
+            guard = neck + np.array([0.10 * facing, 0.02])
+            punch = neck + np.array([0.34 * facing, -0.02])
+            hand = guard + reach * (punch - guard)
+            segments += [
+                (neck, _limb(neck, hand, 0.08 * sign)),
+                (_limb(neck, hand, 0.08 * sign), hand),
+            ]
+    elif action == "handwaving":
+        for sign in (1, -1):
+            a = sign * (0.55 + 0.45 * s)
+            hand = neck + 0.34 * np.array([np.sin(a), np.cos(a)])
+            segments += [(neck, _limb(neck, hand, 0.0)), (_limb(neck, hand, 0.0), hand)]
+    else:  # handclapping: hands meet and part in front of the chest
+        gap = 0.02 + 0.13 * (0.5 + 0.5 * s)
+        for sign in (1, -1):
+            hand = neck + np.array([sign * gap, -0.10])
+            elbow = neck + np.array([sign * (gap + 0.12), -0.20])
+            segments += [(neck, elbow), (elbow, hand)]
+    return segments
+
+
+def _background(rng: np.random.Generator, yy, xx) -> np.ndarray:
+    c0, c1 = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
+    angle = rng.uniform(0, 2 * np.pi)
+    ramp = (np.cos(angle) * xx / WIDTH + np.sin(angle) * yy / HEIGHT + 1) / 2
+    image = c0 + (c1 - c0) * ramp[..., None]
+    for _ in range(rng.integers(1, 5)):
+        x0, y0 = rng.uniform(-20, WIDTH), rng.uniform(-20, HEIGHT)
+        w, h = rng.uniform(8, 40), rng.uniform(8, 40)
+        inside = (xx >= x0) & (xx < x0 + w) & (yy >= y0) & (yy < y0 + h)
+        image[inside] = 0.5 * image[inside] + 0.5 * rng.uniform(0, 255, 3)
+    return image + rng.normal(0, 4, image.shape)
+
+
+def render_video(action: str, rng: np.random.Generator, num_frames: int) -> np.ndarray:
+    """Renders one synthetic clip.
+
+    Args:
+        action: One of `CLASSES`.
+        rng: Source of all random choices (background, figure, speed, phase...).
+        num_frames: Number of frames.
+
+    Returns:
+        ``uint8`` array ``(num_frames, 72, 96, 3)``.
+    """
+    if action not in CLASSES:
+        raise DataError(f"unknown synthetic action {action!r}; expected one of {CLASSES}")
+    yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
+    background = _background(rng, yy, xx)
+    frequency, speed = _MOTION[action]
+    jitter = rng.uniform(1 - _JITTER, 1 + _JITTER)
+    frequency, speed = frequency * jitter, speed * jitter
+    size = rng.uniform(0.45, 0.8) * HEIGHT
+    feet_y = rng.uniform(0.82, 0.97) * HEIGHT
+    facing = int(rng.choice([-1, 1]))
+    travel = speed * size * (num_frames - 1)
+    x_mid = rng.uniform(0.3, 0.7) * WIDTH
+    x_start = x_mid - facing * travel / 2
+    luminance = background.mean()
+    colour = rng.uniform(0, 90, 3) if luminance > 128 else rng.uniform(165, 255, 3)
+    radius = max(1.0, 0.035 * size)
+    phase0 = rng.uniform(0, 2 * np.pi)
+    frames = np.empty((num_frames, HEIGHT, WIDTH, 3), np.uint8)
+    for t in range(num_frames):
+        x0 = x_start + facing * speed * size * t
+        phase = phase0 + 2 * np.pi * frequency * t
+
+        def to_px(p, x0=x0):
+            return (x0 + p[0] * size, feet_y - p[1] * size)
+
+        alpha = np.zeros((HEIGHT, WIDTH), np.float32)
+        for p, q in _pose(action, phase, facing):
+            alpha = np.maximum(alpha, _segment_alpha(xx, yy, to_px(p), to_px(q), radius))
+        hx, hy = to_px((0.0, 0.91))
+        head = np.clip(0.085 * size + 0.5 - np.hypot(xx - hx, yy - hy), 0.0, 1.0)
+        alpha = np.maximum(alpha, head)[..., None]
+        image = background * (1 - alpha) + colour * alpha + rng.normal(0, 2, background.shape)
+        frames[t] = np.clip(image, 0, 255).astype(np.uint8)
+    return frames
+
+
+def write_video(path: str | os.PathLike, frames: np.ndarray, fps: int = FPS, codec: str = "h264"):
+    """Writes RGB frames as a video file with PyAV.
+
+    Args:
+        path: Output file; written as ``path + ".tmp"`` and renamed when complete.
+        frames: ``uint8`` array ``(T, H, W, 3)``, H and W even.
+        fps: Frame rate.
+        codec: ``"h264"`` (MP4; falls back to MPEG-4 Part 2 if this FFmpeg lacks libx264) or
+            ``"mjpeg"`` (AVI).
+    """
+    path = os.fspath(path)
+    tmp = path + ".tmp"
+    container_format = "avi" if codec == "mjpeg" else "mp4"
+    with av.open(tmp, mode="w", format=container_format) as out:
+        if codec == "mjpeg":
+            stream = out.add_stream("mjpeg", rate=fps)
+            stream.pix_fmt = "yuvj420p"
+        else:
+            try:
+                stream = out.add_stream("libx264", rate=fps)
+                stream.options = {"crf": "18", "preset": "veryfast"}
+            except (av.error.FFmpegError, ValueError):
+                stream = out.add_stream("mpeg4", rate=fps)
+            stream.pix_fmt = "yuv420p"
+        stream.width, stream.height = frames.shape[2], frames.shape[1]
+        for frame in frames:
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        out.mux(stream.encode(None))
+    os.replace(tmp, path)
+
+
+def read_params(root: str | os.PathLike) -> dict:
+    """The generation parameters stored in ``root/synthetic.json`` (empty dict if none)."""
+    path = os.path.join(os.fspath(root), PARAMS_FILE)
+    if not os.path.isfile(path):
+        return {}
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def generate(
+    root: str | os.PathLike,
+    videos_per_class: int = 12,
+    eval_videos_per_class: int = 4,
+    seed: int = 0,
+    num_frames: tuple[int, int] = (40, 64),
+    codec: str = "h264",
+    progress: bool = True,
+) -> str:
+    """Generates the synthetic dataset (see module docstring) unless already complete.
+
+    Args:
+        root: Output folder.
+        videos_per_class: Training videos per class.
+        eval_videos_per_class: Videos per class in each of ``validation`` and ``test``.
+        seed: Seed; each video's content depends only on (seed, split, class, index).
+        num_frames: Inclusive range of the number of frames per video.
+        codec: ``"h264"`` (MP4) or ``"mjpeg"`` (AVI).
+        progress: Show a progress bar.
+
+    Returns:
+        ``root`` as a string.
+
+    Raises:
+        DataError: ``root`` holds synthetic videos generated with other parameters.
+    """
+    root = os.fspath(root)
+    if codec not in ("h264", "mjpeg"):
+        raise DataError(f"codec must be 'h264' or 'mjpeg'; received {codec!r}")
+    if videos_per_class < 1 or eval_videos_per_class < 1:
+        raise DataError(
+            "videos_per_class and eval_videos_per_class must be >= 1; received "
+            f"{videos_per_class}, {eval_videos_per_class}"
+        )
+    low, high = int(num_frames[0]), int(num_frames[1])
+    if not 1 <= low <= high:
+        raise DataError(
+            f"num_frames must be a range (low, high) with 1 <= low <= high; got {num_frames}"
+        )
+    params = {
+        "generator": "xwisenet_tf.data.synthetic",
+        "videos_per_class": videos_per_class,
+        "eval_videos_per_class": eval_videos_per_class,
+        "seed": seed,
+        "num_frames": [low, high],
+        "codec": codec,
+        "size": [WIDTH, HEIGHT],
+        "fps": FPS,
+    }
+    existing = read_params(root)
+    if existing.get("complete") and {k: existing.get(k) for k in params} == params:
+        return root
+    if existing and {k: existing.get(k) for k in params} != params:
+        raise DataError(
+            f"{os.path.join(root, PARAMS_FILE)}: {root} holds synthetic videos generated with "
+            "other parameters; use another folder or delete it"
+        )
+    os.makedirs(root, exist_ok=True)
+    write_json(os.path.join(root, PARAMS_FILE), {**params, "complete": False})
+    ext = ".avi" if codec == "mjpeg" else ".mp4"
+    counts = {
+        "train": videos_per_class,
+        "validation": eval_videos_per_class,
+        "test": eval_videos_per_class,
+    }
+    todo = [(s, c, i) for s, n in counts.items() for c in CLASSES for i in range(n)]
+    for split, action, index in tqdm(
+        todo, desc="Generating synthetic videos", disable=not progress
+    ):
+        path = os.path.join(root, split, action, f"{action}_{index:04d}{ext}")
+        if os.path.isfile(path):
+            continue
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        key = [seed, list(counts).index(split), CLASSES.index(action), index]
+        rng = np.random.default_rng(key)
+        frames = render_video(action, rng, int(rng.integers(low, high + 1)))
+        write_video(path, frames, codec=codec)
+    write_json(os.path.join(root, PARAMS_FILE), {**params, "complete": True})
+    return root
