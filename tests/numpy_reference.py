@@ -16,7 +16,9 @@ def conv3d(x, kernel, strides=(1, 1, 1), padding="same", depthwise=False):
     d, kh, kw = kernel.shape[:3]
     st, sh, sw = strides
     if padding == "same":
-        pads = [_same_pad(n, k, s) for n, k, s in zip(x.shape[1:4], (d, kh, kw), strides)]
+        pads = [
+            _same_pad(n, k, s) for n, k, s in zip(x.shape[1:4], (d, kh, kw), strides, strict=True)
+        ]
         x = np.pad(x, ((0, 0), *pads, (0, 0)))
     _, t, h, w, _ = x.shape
     ot, oh, ow = (t - d) // st + 1, (h - kh) // sh + 1, (w - kw) // sw + 1

@@ -88,6 +88,9 @@ def _convert_job(job: VideoJob, label_index: dict[str, int], settings: Settings,
                 raise DataError(str(e).replace(path, shown)) from e
     except DataError as e:
         return [], [{"path": shown, "error": str(e)}], []
+    except Exception as e:  # noqa: BLE001 - one bad video must not stop the conversion
+        error = f"{shown}: unexpected error while converting ({type(e).__name__}: {e})"
+        return [], [{"path": shown, "error": error}], []
     if decoded == 0:
         error = f"{shown}: video has no decodable frame; expected at least one frame"
         return [], [{"path": shown, "error": error}], []
@@ -410,7 +413,8 @@ def prepare_dataset(
         _no_more(options, dataset)
     elif dataset == "synthetic":
         source = os.fspath(source) if source is not None else output.rstrip("/\\") + "_videos"
-        synthetic.generate(source, **options, progress=progress)
+        if options or not synthetic.read_params(source).get("complete"):
+            synthetic.generate(source, **options, progress=progress)
         plan = folder.plan_folder(source, dataset="synthetic")
         plan.info.update(synthetic.read_params(source))
     else:

@@ -61,7 +61,7 @@ def _check_file(path: str | os.PathLike) -> str:
 def _open(path: str) -> av.container.InputContainer:
     try:
         container = av.open(path, mode="r")
-    except (av.error.FFmpegError, OSError) as e:
+    except Exception as e:  # noqa: BLE001 - FFmpeg/PyAV raise many types for bad files
         raise DataError(f"{path}: not a readable video file ({e})") from e
     if not container.streams.video:
         container.close()

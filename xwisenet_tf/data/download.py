@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import urllib.error
 import urllib.request
@@ -47,7 +48,7 @@ def download(url: str, dest: str | os.PathLike, *, timeout: float = 15.0, progre
             os.replace(part, dest)
             return dest
         raise DataError(f"{url}: download failed: HTTP {e.code} {e.reason}") from e
-    except (urllib.error.URLError, OSError) as e:
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
         reason = getattr(e, "reason", e)
         raise DataError(f"{url}: cannot download ({reason})") from e
     with response:
@@ -70,7 +71,7 @@ def download(url: str, dest: str | os.PathLike, *, timeout: float = 15.0, progre
                 while chunk := response.read(_CHUNK):
                     f.write(chunk)
                     bar.update(len(chunk))
-        except OSError as e:
+        except (OSError, http.client.HTTPException) as e:
             raise DataError(
                 f"{url}: download interrupted after {os.path.getsize(part)} bytes ({e}); "
                 f"rerun to resume from {part}"

@@ -40,6 +40,7 @@ class XwiseNetSpec:
 
     Attributes:
         width: channel multiplier, one of 0.5, 1.0, 1.5, 2.0.
+        stage_repeats: units in stages 2, 3, 4 (the first of each a Downsample Unit).
         conv_type: the convolution of every unit (Table II variants).
         block: context block in the Same Units (Table IV), or None for Simple-XwiseNet.
         block_position: where the block sits in a unit (Table III(b)).
@@ -51,6 +52,7 @@ class XwiseNetSpec:
     """
 
     width: float = 1.5
+    stage_repeats: tuple[int, int, int] = STAGE_REPEATS
     conv_type: str = "xwise"
     block: str | None = "ss"
     block_position: str = "before_shuffle"
@@ -77,6 +79,13 @@ class XwiseNetSpec:
             )
         _check_strides(self.temporal_strides, 4, "temporal_strides")
         _check_dropout(self.dropout)
+        if len(self.stage_repeats) != 3 or not all(
+            isinstance(n, int) and n >= 1 for n in self.stage_repeats
+        ):
+            raise ValueError(
+                "`stage_repeats` must be 3 positive ints (units in stages 2, 3, 4). "
+                f"Received: stage_repeats={self.stage_repeats!r}"
+            )
         return self
 
 
@@ -155,7 +164,7 @@ def resolve_spec(name: str, **overrides) -> XwiseNetSpec | ResNet3DSpec:
                 f"Model '{name}' has no option `{key}`. Its options: {fields}. "
                 f"Received: {key}={overrides[key]!r}"
             )
-    for key in ("block_stages", "temporal_strides"):
+    for key in ("block_stages", "temporal_strides", "stage_repeats"):
         if key in overrides and isinstance(overrides[key], list):
             overrides[key] = tuple(overrides[key])
     return dataclasses.replace(spec, **overrides).validate()

@@ -18,7 +18,6 @@ from xwisenet_tf.layers.shuffle import ChannelShuffle, ChannelSplit
 from xwisenet_tf.models.presets import (
     HEAD_CHANNELS,
     STAGE_CHANNELS,
-    STAGE_REPEATS,
     STEM_CHANNELS,
     XwiseNetSpec,
 )
@@ -46,7 +45,7 @@ def build_xwisenet(
         x = _context_block(spec, "stage1")(x)
 
     for stage, (repeats, channels) in enumerate(
-        zip(STAGE_REPEATS, STAGE_CHANNELS[spec.width], strict=True), start=2
+        zip(spec.stage_repeats, STAGE_CHANNELS[spec.width], strict=True), start=2
     ):
         for unit in range(1, repeats + 1):
             prefix = f"stage{stage}_unit{unit}"
