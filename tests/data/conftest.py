@@ -49,13 +49,13 @@ def make_video():
 
 
 def known_frames(num_frames: int, height: int = 48, width: int = 64) -> np.ndarray:
-    """Frames whose content says where a pixel came from: R = 6 * frame index, G = 4 * x,
+    """Frames whose content says where a pixel came from: R = 4 * frame index (< 64 frames), G = 4 * x,
     B = 5 * y (smooth, so JPEG keeps the values within a few levels)."""
     t = np.arange(num_frames)[:, None, None]
     y = np.arange(height)[None, :, None]
     x = np.arange(width)[None, None, :]
     frames = np.zeros((num_frames, height, width, 3), np.uint8)
-    frames[..., 0] = np.broadcast_to(6 * t, (num_frames, height, width))
+    frames[..., 0] = np.broadcast_to(4 * t, (num_frames, height, width))
     frames[..., 1] = np.broadcast_to(4 * x, (num_frames, height, width))
     frames[..., 2] = np.broadcast_to(5 * y, (num_frames, height, width))
     return frames

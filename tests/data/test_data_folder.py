@@ -45,10 +45,13 @@ def test_seeded_split_without_split_folders(tmp_path):
     }
     again = folder_lib.plan_folder(root, seed=3)
     assert [j.samples for j in again.jobs] == [j.samples for j in plan.jobs]
-    other = folder_lib.plan_folder(root, seed=4)
-    assert {s.id for j in other.jobs for s in j.samples if s.split == "test"} != {
-        s.id for j in plan.jobs for s in j.samples if s.split == "test"
-    } or True  # a different seed may, rarely, pick the same videos
+
+    def test_ids(p):
+        return {s.id for j in p.jobs for s in j.samples if s.split == "test"}
+
+    assert any(
+        test_ids(folder_lib.plan_folder(root, seed=s)) != test_ids(plan) for s in range(4, 8)
+    )
     subset = folder_lib.plan_folder(root, classes=["dog", "cat"])
     assert subset.classes == ["dog", "cat"] and len(subset.jobs) == 15
     with pytest.raises(DataError, match="requested classes \\['fox'\\] not found"):
@@ -185,7 +188,7 @@ def test_interrupted_conversion_resumes_and_never_exposes_partial_shards(tmp_pat
 
     def dying(job, *args):
         calls.append(str(job.source))
-        if len(calls) == 4:
+        if len(calls) == 6:
             raise KeyboardInterrupt
         return real(job, *args)
 
@@ -193,7 +196,7 @@ def test_interrupted_conversion_resumes_and_never_exposes_partial_shards(tmp_pat
     with pytest.raises(KeyboardInterrupt):
         prepare_dataset("folder", root, out, videos_per_shard=2, num_workers=1, progress=False)
     finished = sorted(os.path.basename(p) for p in glob.glob(str(out / "*.tfrecord")))
-    assert finished == ["test-00000-of-00001.tfrecord", "train-00000-of-00003.tfrecord"]
+    assert finished == ["train-00000-of-00003.tfrecord", "train-00001-of-00003.tfrecord"]
     with pytest.raises(DataError, match="did not finish"):
         read_manifest(out)
     with pytest.raises(DataError, match="did not finish"):
@@ -207,7 +210,7 @@ def test_interrupted_conversion_resumes_and_never_exposes_partial_shards(tmp_pat
     manifest = prepare_dataset(
         "folder", root, out, videos_per_shard=2, num_workers=1, progress=False
     )
-    assert len(calls) == 4  # the two finished shards (3 videos) were skipped
+    assert len(calls) == 4  # the videos of the two finished shards were skipped
     assert os.path.getmtime(out / "train-00000-of-00003.tfrecord") == stamp
     assert not glob.glob(str(out / "*.tmp"))
     assert manifest["splits"]["train"]["num_videos"] == 6

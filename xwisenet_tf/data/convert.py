@@ -415,7 +415,7 @@ def prepare_dataset(
         source = os.fspath(source) if source is not None else output.rstrip("/\\") + "_videos"
         if options or not synthetic.read_params(source).get("complete"):
             synthetic.generate(source, **options, progress=progress)
-        plan = folder.plan_folder(source, dataset="synthetic")
+        plan = folder.plan_folder(source, classes=list(synthetic.CLASSES), dataset="synthetic")
         plan.info.update(synthetic.read_params(source))
     else:
         raise DataError(f"unknown dataset {dataset!r}; expected one of {DATASETS}")

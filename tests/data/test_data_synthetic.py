@@ -1,0 +1,113 @@
+"""The synthetic KTH-like dataset and `ensure_dataset` caching."""
+
+import os
+
+import numpy as np
+import pytest
+
+from xwisenet_tf.data import DataError, ensure_dataset, load, read_manifest, synthetic
+from xwisenet_tf.data.decode import probe_video, read_video
+
+
+def _figure_track(frames):
+    """Horizontal centre of the moving figure per frame (pixels differing from the median)."""
+    background = np.median(frames.astype(np.float32), axis=0)
+    mask = np.abs(frames.astype(np.float32) - background).sum(-1) > 60
+    xs = np.arange(frames.shape[2])
+    return np.array([xs[m.any(0)].mean() if m.any() else np.nan for m in mask])
+
+
+def test_locomotion_classes_differ_only_in_speed():
+    speeds = {}
+    for action in ("walking", "jogging", "running", "boxing", "handwaving", "handclapping"):
+        measured = []
+        for k in range(3):
+            rng = np.random.default_rng([7, k])
+            # Same rng -> same background, figure, size, position, direction and phase.
+            frames = synthetic.render_video(action, rng, 48)
+            assert frames.shape == (48, 72, 96, 3) and frames.dtype == np.uint8
+            track = _figure_track(frames)
+            inside = ~np.isnan(track)
+            slope = np.polyfit(np.arange(48)[inside], track[inside], 1)[0]
+            measured.append(abs(slope))
+        speeds[action] = np.median(measured)
+    assert speeds["walking"] < speeds["jogging"] < speeds["running"]
+    assert speeds["running"] > 2 * speeds["walking"]
+    assert max(speeds["boxing"], speeds["handwaving"], speeds["handclapping"]) < 0.3
+    # One frame of a walker and of a runner drawn from the same random state look alike.
+    walk = synthetic.render_video("walking", np.random.default_rng(3), 1)
+    run = synthetic.render_video("running", np.random.default_rng(3), 1)
+    assert np.abs(walk.astype(int) - run).mean() < 3
+
+
+def test_generated_files(synthetic_videos):
+    for split, count in (("train", 2), ("validation", 1), ("test", 1)):
+        for action in synthetic.CLASSES:
+            names = sorted(os.listdir(synthetic_videos / split / action))
+            assert names == [f"{action}_{i:04d}.mp4" for i in range(count)]
+    path = synthetic_videos / "train" / "running" / "running_0001.mp4"
+    info = probe_video(path)
+    assert (info.width, info.height, info.fps, info.codec) == (96, 72, 25.0, "h264")
+    assert 40 <= read_video(path).shape[0] <= 64
+    params = synthetic.read_params(synthetic_videos)
+    assert params["complete"] and params["seed"] == 0
+    stamp = os.path.getmtime(path)
+    synthetic.generate(
+        synthetic_videos, videos_per_class=2, eval_videos_per_class=1, progress=False
+    )
+    assert os.path.getmtime(path) == stamp  # idempotent
+    with pytest.raises(DataError, match="other parameters"):
+        synthetic.generate(synthetic_videos, videos_per_class=3, progress=False)
+
+
+def test_mjpeg_avi_and_determinism(tmp_path):
+    a = synthetic.generate(tmp_path / "a", 1, 1, seed=4, codec="mjpeg", progress=False)
+    b = synthetic.generate(tmp_path / "b", 1, 1, seed=4, codec="mjpeg", progress=False)
+    va = read_video(os.path.join(a, "test", "boxing", "boxing_0000.avi"))
+    vb = read_video(os.path.join(b, "test", "boxing", "boxing_0000.avi"))
+    np.testing.assert_array_equal(va, vb)
+
+
+def test_prepared_synthetic(synthetic_prepared):
+    manifest = read_manifest(synthetic_prepared)
+    assert manifest["dataset"] == "synthetic"
+    assert manifest["classes"] == list(synthetic.CLASSES)
+    assert {s: e["num_videos"] for s, e in manifest["splits"].items()} == {
+        "train": 12,
+        "validation": 6,
+        "test": 6,
+    }
+    assert all(n == 2 for n in manifest["splits"]["train"]["per_class"].values())
+    assert len(manifest["splits"]["train"]["shards"]) == 3
+    clips, labels = next(
+        iter(
+            load(
+                synthetic_prepared,
+                "train",
+                training=True,
+                batch_size=12,
+                num_frames=8,
+                image_size=32,
+                seed=0,
+            )
+        )
+    )
+    assert clips.shape == (12, 8, 32, 32, 3)
+    assert sorted(labels.numpy().tolist()) == sorted(list(range(6)) * 2)
+
+
+def test_ensure_dataset_synthetic_and_folder_cache(tmp_path, synthetic_videos):
+    options = dict(videos_per_class=1, eval_videos_per_class=1, short_side=48, progress=False)
+    out = ensure_dataset("synthetic", tmp_path, **options)
+    assert (
+        out.startswith(str(tmp_path)) and read_manifest(out)["splits"]["train"]["num_videos"] == 6
+    )
+    stamp = os.path.getmtime(os.path.join(out, "manifest.json"))
+    assert ensure_dataset("synthetic", tmp_path, **options) == out
+    assert os.path.getmtime(os.path.join(out, "manifest.json")) == stamp
+    folder = ensure_dataset(f"folder:{synthetic_videos}", tmp_path, short_side=48, progress=False)
+    assert os.path.basename(folder).startswith("folder-videos-")
+    assert read_manifest(folder)["splits"]["validation"]["num_videos"] == 6
+    assert ensure_dataset(f"folder:{synthetic_videos}", tmp_path, short_side=48) == folder
+    with pytest.raises(DataError, match="unknown dataset spec"):
+        ensure_dataset("imagenet", tmp_path)
