@@ -88,7 +88,8 @@ class ConvBNStack(keras.layers.Layer):
             kernel_size,
             strides,
             use_bias=False,
-            depthwise_initializer="he_normal",
+            # He init over the d*k*k taps of one channel (Keras' fan_in would also count C).
+            depthwise_initializer=keras.initializers.VarianceScaling(2.0, "fan_out"),
             depthwise_regularizer=self.kernel_regularizer,
             implementation="folded" if self.implementation == "folded" else "grouped",
             name=f"{self.name}_{suffix}",
