@@ -17,6 +17,7 @@ import io
 import json
 import math
 import os
+import random
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -130,6 +131,10 @@ def _assign_shards(plan: Plan, videos_per_shard: int) -> list[_Shard]:
     by_split = collections.defaultdict(list)
     for job in plan.jobs:
         by_split[job.split].append(job)
+    # Plans list videos class by class; a fixed shuffle mixes classes within every shard, so
+    # that interleaving a few shards at training time already gives mixed batches.
+    for jobs in by_split.values():
+        random.Random(0).shuffle(jobs)
     shards = []
     for split in SPLITS:
         jobs = by_split.get(split, [])
@@ -246,7 +251,8 @@ def convert(
     bar = tqdm(
         total=len(queue), unit="video", desc=f"Converting {plan.dataset}", disable=not progress
     )
-    with ThreadPoolExecutor(workers) as pool, bar:
+    pool = ThreadPoolExecutor(workers)
+    try:
         futures = collections.deque()
         position = 0
         results: dict[str, list] = collections.defaultdict(list)
@@ -265,6 +271,12 @@ def convert(
             bar.update(1)
             if len(results[shard.name]) == len(shard.jobs):
                 done[shard.name] = _write_shard(output, shard, results.pop(shard.name))
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        bar.close()
+    pool.shutdown()
     if not os.listdir(tmp_dir):
         os.rmdir(tmp_dir)
     manifest = _build_manifest(plan, settings, shards, done)

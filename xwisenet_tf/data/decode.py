@@ -135,6 +135,7 @@ def iter_frames(
         stream.thread_type = "AUTO"
         declared = int(stream.frames or 0)
         index = -1
+        size = None
         try:
             for frame in container.decode(stream):
                 index += 1
@@ -142,7 +143,9 @@ def iter_frames(
                     continue
                 if end is not None and index >= end:
                     return
-                width, height = _resized_shape(frame.width, frame.height, short_side)
+                # Every frame gets the size of the first one, even if the stream changes size.
+                size = size or _resized_shape(frame.width, frame.height, short_side)
+                width, height = size
                 rgb = frame.reformat(
                     width=width, height=height, format="rgb24", interpolation="AREA"
                 )
