@@ -97,7 +97,9 @@ def _convert_job(job: VideoJob, label_index: dict[str, int], settings: Settings,
         return [], [{"path": shown, "error": error}], []
     for sample in job.samples:
         end = decoded if sample.end is None else min(sample.end, decoded)
-        where = f"{shown}: sequence {sample.id} (frames {sample.range_text})"
+        where = f"{shown}: sample {sample.id}"
+        if sample.range_text:
+            where += f" (frames {sample.range_text})"
         if sample.start >= end:
             error = f"{where} starts after the last decoded frame ({decoded})"
             failures.append({"path": shown, "sample": sample.id, "error": error})

@@ -173,12 +173,13 @@ def _manifest_split(data_dir: str, split: str) -> tuple[dict, dict]:
     return manifest, splits[split]
 
 
-def _check_args(num_frames, image_size, frame_stride, batch_size):
+def _check_args(num_frames, image_size, frame_stride, batch_size, shuffle_buffer):
     for name, value in (
         ("num_frames", num_frames),
         ("image_size", image_size),
         ("frame_stride", frame_stride),
         ("batch_size", batch_size),
+        ("shuffle_buffer", shuffle_buffer),
     ):
         if not isinstance(value, int) or value < 1:
             raise DataError(f"{name} must be a positive integer; received {name}={value!r}")
@@ -236,7 +237,7 @@ def load(
             missing, truncated or not a TFRecord file (named in the message).
     """
     data_dir = os.fspath(data_dir)
-    _check_args(num_frames, image_size, frame_stride, batch_size)
+    _check_args(num_frames, image_size, frame_stride, batch_size, shuffle_buffer)
     manifest, entry = _manifest_split(data_dir, split)
     files = []
     for shard in entry["shards"]:

@@ -110,7 +110,7 @@ def _background(rng: np.random.Generator, yy, xx) -> np.ndarray:
     angle = rng.uniform(0, 2 * np.pi)
     ramp = (np.cos(angle) * xx / WIDTH + np.sin(angle) * yy / HEIGHT + 1) / 2
     image = c0 + (c1 - c0) * ramp[..., None]
-    for _ in range(rng.integers(1, 5)):
+    for _ in range(rng.integers(0, 4)):
         x0, y0 = rng.uniform(-20, WIDTH), rng.uniform(-20, HEIGHT)
         w, h = rng.uniform(8, 40), rng.uniform(8, 40)
         inside = (xx >= x0) & (xx < x0 + w) & (yy >= y0) & (yy < y0 + h)
@@ -136,15 +136,15 @@ def render_video(action: str, rng: np.random.Generator, num_frames: int) -> np.n
     frequency, speed = _MOTION[action]
     jitter = rng.uniform(1 - _JITTER, 1 + _JITTER)
     frequency, speed = frequency * jitter, speed * jitter
-    size = rng.uniform(0.45, 0.8) * HEIGHT
-    feet_y = rng.uniform(0.82, 0.97) * HEIGHT
+    size = rng.uniform(0.6, 0.9) * HEIGHT
+    feet_y = rng.uniform(0.9, 0.98) * HEIGHT
     facing = int(rng.choice([-1, 1]))
     travel = speed * size * (num_frames - 1)
-    x_mid = rng.uniform(0.3, 0.7) * WIDTH
+    x_mid = rng.uniform(0.35, 0.65) * WIDTH
     x_start = x_mid - facing * travel / 2
     luminance = background.mean()
     colour = rng.uniform(0, 90, 3) if luminance > 128 else rng.uniform(165, 255, 3)
-    radius = max(1.0, 0.035 * size)
+    radius = max(1.0, 0.05 * size)
     phase0 = rng.uniform(0, 2 * np.pi)
     frames = np.empty((num_frames, HEIGHT, WIDTH, 3), np.uint8)
     for t in range(num_frames):
