@@ -194,6 +194,19 @@ def test_deterministic_given_seed(tmp_path):
     ds = load(data, "train", training=True, batch_size=6, num_frames=4, image_size=16, seed=1)
     e1, e2 = (next(iter(ds))[0].numpy() for _ in range(2))
     assert not np.array_equal(e1, e2)
+    ds = load(
+        data,
+        "train",
+        training=True,
+        batch_size=6,
+        num_frames=4,
+        image_size=16,
+        seed=1,
+        with_video_id=True,
+    )
+    clips, labels, ids = next(iter(ds))
+    assert sorted(ids.numpy().tolist()) == list(range(6))
+    assert labels.numpy().tolist() == [i % 2 for i in ids.numpy()]
 
 
 def test_normalize_frames():

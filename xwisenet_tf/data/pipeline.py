@@ -144,7 +144,7 @@ def _frame_shape(jpegs: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     return shape[0], shape[1]
 
 
-def _train_map(num_frames, image_size, stride):
+def _train_map(num_frames, image_size, stride, video_index):
     def fn(serialized, seed):
         record = parse_sequence_example(serialized)
         seeds = tf.random.experimental.stateless_split(seed, 4)
@@ -157,9 +157,20 @@ def _train_map(num_frames, image_size, stride):
         clip = decode_clip(record["frames"], indices, window, image_size, flip)
         clip = normalize_frames(clip)
         clip.set_shape([num_frames, image_size, image_size, 3])
+        if video_index is not None:
+            return clip, record["label"], video_index.lookup(record["video_id"])
         return clip, record["label"]
 
     return fn
+
+
+def _video_index(entry: dict) -> tf.lookup.StaticHashTable:
+    """Maps a record's ``video/id`` to its position in the manifest's ``videos`` list."""
+    ids = [v["id"] for v in entry["videos"]]
+    return tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(tf.constant(ids), tf.range(len(ids), dtype=tf.int32)),
+        default_value=-1,
+    )
 
 
 def _manifest_split(data_dir: str, split: str) -> tuple[dict, dict]:
@@ -223,7 +234,7 @@ def load(
         shuffle_buffer: Records in the shuffle buffer (training).
         with_video_id: Also yield, per clip, the int32 index of its video in
             ``read_manifest(data_dir)["splits"][split]["videos"]`` (to average clip scores per
-            video).
+            video; works for training too).
         drop_remainder: Drop the last incomplete batch.
         repeat: Repeat forever (training); by default one pass is one epoch.
 
@@ -265,21 +276,16 @@ def load(
         if repeat:
             records = records.repeat()
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        table = _video_index(entry) if with_video_id else None
         ds = tf.data.Dataset.zip(records, seeds).map(
-            _train_map(num_frames, image_size, frame_stride),
+            _train_map(num_frames, image_size, frame_stride, table),
             num_parallel_calls=autotune,
             deterministic=deterministic,
         )
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
         return ds.prefetch(autotune).with_options(options)
 
-    video_ids = [v["id"] for v in entry["videos"]]
-    table = tf.lookup.StaticHashTable(
-        tf.lookup.KeyValueTensorInitializer(
-            tf.constant(video_ids), tf.range(len(video_ids), dtype=tf.int32)
-        ),
-        default_value=-1,
-    )
+    table = _video_index(entry)
     records = tf.data.TFRecordDataset(files, num_parallel_reads=None)
 
     def parse(serialized):
