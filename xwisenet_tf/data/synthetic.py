@@ -28,6 +28,7 @@ from xwisenet_tf.data.manifest import write_json
 
 CLASSES = ("walking", "jogging", "running", "boxing", "handwaving", "handclapping")
 PARAMS_FILE = "synthetic.json"
+GENERATOR_VERSION = 2  # bump when the rendering changes, so old caches are not mixed in
 WIDTH, HEIGHT, FPS = 96, 72, 25
 
 # Per class: (limb cycles per frame, translation in figure heights per frame). The three
@@ -246,6 +247,7 @@ def generate(
         )
     params = {
         "generator": "xwisenet_tf.data.synthetic",
+        "generator_version": GENERATOR_VERSION,
         "videos_per_class": videos_per_class,
         "eval_videos_per_class": eval_videos_per_class,
         "seed": seed,
