@@ -14,7 +14,9 @@ from xwisenet_tf.data.errors import DataError
 _CHUNK = 1 << 16
 
 
-def download(url: str, dest: str | os.PathLike, *, timeout: float = 15.0, progress: bool = True):
+def download(
+    url: str, dest: str | os.PathLike, *, timeout: float = 15.0, progress: bool = True
+) -> str:
     """Downloads ``url`` to ``dest`` unless ``dest`` already exists.
 
     Bytes go to ``dest + ".part"`` first; an interrupted download resumes from there with an HTTP
