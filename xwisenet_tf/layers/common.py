@@ -64,7 +64,7 @@ def require_static(shape: Sequence[int | None], layer_name: str, dims: str = "T,
         )
 
 
-def conv_by_temporal_taps(inputs, kernel, strides, padding: str, conv2d):
+def conv_by_temporal_taps(inputs, kernel, strides, padding: str, conv2d, epilogue=None):
     """Computes a 3D convolution as a sum of 2D convolutions, one per temporal tap.
 
     `out[t] = sum_i conv2d(x[t * st + i - pad_t], kernel[i])`, with frames folded into the batch.
@@ -77,6 +77,8 @@ def conv_by_temporal_taps(inputs, kernel, strides, padding: str, conv2d):
         strides: (st, sh, sw).
         padding: 'same' or 'valid'.
         conv2d: `fn(x4d, kernel2d, strides=(sh, sw), padding=...)`, e.g. `keras.ops.conv`.
+        epilogue: optional `fn(y4d)` (bias, activation) applied before unfolding, where
+            TensorFlow can fuse it into the 2D convolution.
     """
     from keras import ops
 
@@ -91,8 +93,13 @@ def conv_by_temporal_taps(inputs, kernel, strides, padding: str, conv2d):
     _, _, height, width, channels = inputs.shape
     outputs = None
     for tap in range(depth):
-        taken = inputs[:, tap : tap + (out_frames - 1) * stride_t + 1 : stride_t]
+        if depth == 1 and stride_t == 1:
+            taken = inputs  # a slice here would copy the whole input
+        else:
+            taken = inputs[:, tap : tap + (out_frames - 1) * stride_t + 1 : stride_t]
         folded = ops.reshape(taken, (-1, height, width, channels))
         y = conv2d(folded, kernel[tap], strides=(stride_h, stride_w), padding=padding)
         outputs = y if outputs is None else outputs + y
+    if epilogue is not None:
+        outputs = epilogue(outputs)
     return ops.reshape(outputs, (-1, out_frames, *outputs.shape[1:]))

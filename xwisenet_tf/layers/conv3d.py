@@ -36,6 +36,7 @@ class FoldedConv3D(keras.layers.Layer):
         strides: int or (st, sh, sw).
         padding: `"same"` or `"valid"`.
         use_bias: whether to add a bias.
+        activation: optional activation applied after the bias (fused inference form).
         kernel_initializer, bias_initializer, kernel_regularizer: as in Keras.
         implementation: `"folded"` or `"native"`.
 
@@ -52,6 +53,7 @@ class FoldedConv3D(keras.layers.Layer):
         strides=(1, 1, 1),
         padding: str = "same",
         use_bias: bool = True,
+        activation=None,
         kernel_initializer="he_normal",
         bias_initializer="zeros",
         kernel_regularizer=None,
@@ -66,6 +68,7 @@ class FoldedConv3D(keras.layers.Layer):
         self.strides = normalize_triple(strides, "strides")
         self.padding = check_padding(padding)
         self.use_bias = use_bias
+        self.activation = keras.activations.get(activation)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
@@ -88,13 +91,15 @@ class FoldedConv3D(keras.layers.Layer):
     def call(self, inputs):
         if self.implementation == "native":
             outputs = ops.conv(inputs, self.kernel, strides=self.strides, padding=self.padding)
-        else:
-            outputs = conv_by_temporal_taps(
-                inputs, self.kernel, self.strides, self.padding, ops.conv
-            )
+            return self._epilogue(outputs)
+        return conv_by_temporal_taps(
+            inputs, self.kernel, self.strides, self.padding, ops.conv, self._epilogue
+        )
+
+    def _epilogue(self, outputs):
         if self.bias is not None:
             outputs = outputs + self.bias
-        return outputs
+        return self.activation(outputs)
 
     def compute_output_shape(self, input_shape):
         dims = [
@@ -118,6 +123,7 @@ class FoldedConv3D(keras.layers.Layer):
                 "strides": self.strides,
                 "padding": self.padding,
                 "use_bias": self.use_bias,
+                "activation": keras.activations.serialize(self.activation),
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
                 "bias_initializer": keras.initializers.serialize(self.bias_initializer),
                 "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),

@@ -39,6 +39,8 @@ class ConvBNStack(keras.layers.Layer):
         implementation: `"folded"` (TFLite-friendly production path) or `"reference"` (grouped
             `Conv3D` for depthwise convs, native `Conv3D` for dense ones).
         kernel_regularizer: regulariser for every convolution kernel.
+        fused: inference form with every BatchNorm folded into its convolution (a bias per
+            conv, no BatchNorm layers); made by `xwisenet_tf.optimize.fold_batch_norms`.
     """
 
     conv_type = None
@@ -51,9 +53,11 @@ class ConvBNStack(keras.layers.Layer):
         final_activation: bool = True,
         implementation: str = "folded",
         kernel_regularizer=None,
+        fused: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.fused = fused
         self.filters = filters
         self.kernel_size = normalize_triple(kernel_size, "kernel_size")
         self.strides = normalize_triple(strides, "strides")
@@ -61,8 +65,12 @@ class ConvBNStack(keras.layers.Layer):
         self.implementation = check_choice(implementation, IMPLEMENTATIONS, "implementation")
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         named_convs = self._make_convs()
+        if fused:  # ReLU goes inside the convolutions, where TensorFlow fuses it
+            for i, (_, conv) in enumerate(named_convs):
+                if i < len(named_convs) - 1 or final_activation:
+                    conv.activation = keras.activations.relu
         self.convs = [conv for _, conv in named_convs]
-        self.norms = [self._batch_norm(suffix) for suffix, _ in named_convs]
+        self.norms = [] if fused else [self._batch_norm(suffix) for suffix, _ in named_convs]
 
     def _make_convs(self):
         raise NotImplementedError
@@ -77,7 +85,7 @@ class ConvBNStack(keras.layers.Layer):
             filters,
             kernel_size,
             strides,
-            use_bias=False,
+            use_bias=self.fused,
             kernel_regularizer=self.kernel_regularizer,
             implementation="folded" if self.implementation == "folded" else "native",
             name=f"{self.name}_{suffix}",
@@ -87,7 +95,7 @@ class ConvBNStack(keras.layers.Layer):
         return DepthwiseConv3D(
             kernel_size,
             strides,
-            use_bias=False,
+            use_bias=self.fused,
             # He init over the d*k*k taps of one channel (Keras' fan_in would also count C).
             depthwise_initializer=keras.initializers.VarianceScaling(2.0, "fan_out"),
             depthwise_regularizer=self.kernel_regularizer,
@@ -98,16 +106,20 @@ class ConvBNStack(keras.layers.Layer):
     def build(self, input_shape):
         require_static(input_shape, self.name)
         shape = input_shape
-        for conv, bn in zip(self.convs, self.norms, strict=True):
+        for i, conv in enumerate(self.convs):
             conv.build(shape)
             shape = conv.compute_output_shape(shape)
-            bn.build(shape)
+            if self.norms:
+                self.norms[i].build(shape)
 
     def call(self, inputs, training=None):
         x = inputs
         last = len(self.convs) - 1
-        for i, (conv, bn) in enumerate(zip(self.convs, self.norms, strict=True)):
-            x = bn(conv(x), training=training)
+        for i, conv in enumerate(self.convs):
+            x = conv(x)
+            if self.fused:
+                continue  # bias and ReLU are inside the convolution
+            x = self.norms[i](x, training=training)
             if i < last or self.final_activation:
                 x = ops.relu(x)
         return x
@@ -135,6 +147,7 @@ class ConvBNStack(keras.layers.Layer):
                 "final_activation": self.final_activation,
                 "implementation": self.implementation,
                 "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+                "fused": self.fused,
             }
         )
         return config

@@ -38,6 +38,7 @@ class DepthwiseConv3D(keras.layers.Layer):
         strides: int or (st, sh, sw).
         padding: `"same"` or `"valid"`, TensorFlow semantics.
         use_bias: whether to add a per-channel bias.
+        activation: optional activation applied after the bias (fused inference form).
         depthwise_initializer, bias_initializer, depthwise_regularizer: as in Keras.
         implementation: `"folded"` or `"grouped"`.
 
@@ -53,6 +54,7 @@ class DepthwiseConv3D(keras.layers.Layer):
         strides=(1, 1, 1),
         padding: str = "same",
         use_bias: bool = True,
+        activation=None,
         depthwise_initializer="glorot_uniform",
         bias_initializer="zeros",
         depthwise_regularizer=None,
@@ -64,6 +66,7 @@ class DepthwiseConv3D(keras.layers.Layer):
         self.strides = normalize_triple(strides, "strides")
         self.padding = check_padding(padding)
         self.use_bias = use_bias
+        self.activation = keras.activations.get(activation)
         self.depthwise_initializer = keras.initializers.get(depthwise_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.depthwise_regularizer = keras.regularizers.get(depthwise_regularizer)
@@ -86,14 +89,17 @@ class DepthwiseConv3D(keras.layers.Layer):
 
     def call(self, inputs):
         if self.implementation == "grouped":
-            outputs = self._call_grouped(inputs)
-        elif self.kernel_size[1:] == (1, 1):
-            outputs = self._call_folded_temporal(inputs)
-        else:
-            outputs = self._call_folded_taps(inputs)
+            return self._epilogue(self._call_grouped(inputs))
+        if self.kernel_size[1:] == (1, 1):
+            return self._call_folded_temporal(inputs)
+        return conv_by_temporal_taps(
+            inputs, self.kernel, self.strides, self.padding, ops.depthwise_conv, self._epilogue
+        )
+
+    def _epilogue(self, outputs):
         if self.bias is not None:
             outputs = outputs + self.bias
-        return outputs
+        return self.activation(outputs)
 
     def _call_grouped(self, inputs):
         channels = inputs.shape[-1]
@@ -109,12 +115,8 @@ class DepthwiseConv3D(keras.layers.Layer):
         x = ops.reshape(x, (-1, frames, height * width, channels))
         kernel = ops.reshape(self.kernel, (self.kernel_size[0], 1, channels, 1))
         x = ops.depthwise_conv(x, kernel, strides=(self.strides[0], 1), padding=self.padding)
+        x = self._epilogue(x)
         return ops.reshape(x, (-1, x.shape[1], height, width, channels))
-
-    def _call_folded_taps(self, inputs):
-        return conv_by_temporal_taps(
-            inputs, self.kernel, self.strides, self.padding, ops.depthwise_conv
-        )
 
     def compute_output_shape(self, input_shape):
         dims = [
@@ -137,6 +139,7 @@ class DepthwiseConv3D(keras.layers.Layer):
                 "strides": self.strides,
                 "padding": self.padding,
                 "use_bias": self.use_bias,
+                "activation": keras.activations.serialize(self.activation),
                 "depthwise_initializer": keras.initializers.serialize(self.depthwise_initializer),
                 "bias_initializer": keras.initializers.serialize(self.bias_initializer),
                 "depthwise_regularizer": keras.regularizers.serialize(self.depthwise_regularizer),

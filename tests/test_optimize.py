@@ -1,0 +1,48 @@
+"""Inference rewrites keep the model's outputs (BatchNorm folding)."""
+
+import keras
+import numpy as np
+import pytest
+
+from tests.models.test_models import TINY_CLIP, tiny
+from tests.models.test_tflite import _randomize_batch_norms
+from xwisenet_tf.export import convert_to_tflite, run_tflite, tflite_op_names
+from xwisenet_tf.models import list_models
+from xwisenet_tf.optimize import fold_batch_norms
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_folded_model_gives_the_same_outputs(name, rng):
+    """Probabilities agree to 1e-5 (logits of the deep ResNets reach ~20, beyond float32's 1e-5)."""
+    model = tiny(name)
+    _randomize_batch_norms(model, rng)
+    folded = fold_batch_norms(model)
+    x = rng.standard_normal((3, *TINY_CLIP)).astype("float32")
+    expected = model.predict(x, verbose=0)
+    got = folded.predict(x, verbose=0)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    np.testing.assert_array_equal(got.argmax(-1), expected.argmax(-1))
+    assert not [w for w in folded.weights if "moving_mean" in w.path]
+    assert len(folded.layers) == len(model.layers)
+
+
+def test_folded_model_saves_loads_and_converts(tmp_path, rng):
+    model = tiny("xwisenet", classifier_activation=None)
+    _randomize_batch_norms(model, rng)
+    folded = fold_batch_norms(model)
+    folded.save(tmp_path / "folded.keras")
+    loaded = keras.models.load_model(tmp_path / "folded.keras")
+    x = rng.standard_normal((1, *TINY_CLIP)).astype("float32")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), folded.predict(x, verbose=0))
+    content = convert_to_tflite(loaded)
+    assert "CUSTOM" not in " ".join(tflite_op_names(content))
+    np.testing.assert_allclose(run_tflite(content, x), model.predict(x, verbose=0), atol=1e-4)
+
+
+def test_folding_twice_is_harmless(rng):
+    model = tiny("xwisenet-simple", classifier_activation=None)
+    _randomize_batch_norms(model, rng)
+    once = fold_batch_norms(model)
+    twice = fold_batch_norms(once)
+    x = rng.standard_normal((1, *TINY_CLIP)).astype("float32")
+    np.testing.assert_allclose(twice.predict(x, verbose=0), once.predict(x, verbose=0))
