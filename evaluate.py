@@ -1,0 +1,73 @@
+"""Evaluate a checkpoint with the paper's recognition protocol (sec. IV-C).
+
+    python evaluate.py --model_dir=runs/xwisenet-kth                 # best.keras, its dataset
+    python evaluate.py --checkpoint=runs/xwisenet-kth/last.keras --split=test \
+        --dataset=kth --data_dir=data_cache --output=report.json
+
+Every non-overlapping 16-frame clip of every video, centre crop; softmax scores averaged per
+video. Prints and writes ``video_accuracy`` (the paper's number), ``clip_accuracy``, per-class
+accuracy, the confusion matrix (JSON and ``<output>_confusion.png``), the numbers of videos and
+clips, params and MACs.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags  # noqa: E402
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string("model_dir", None, "Training run; evaluates its best.keras.")
+flags.DEFINE_string("checkpoint", None, "A .keras checkpoint (instead of --model_dir).")
+flags.DEFINE_string(
+    "dataset",
+    None,
+    "kth | kth:PATH | folder:PATH | csv:PATH | synthetic (default: the training run's).",
+)
+flags.DEFINE_string(
+    "data_dir",
+    None,
+    "Cache directory, or a prepared directory with manifest.json (default: the training run's).",
+)
+flags.DEFINE_multi_string("dataset_option", [], "KEY=VALUE conversion option, as in train.py.")
+flags.DEFINE_string("split", "test", "Split to evaluate: test | validation | train.")
+flags.DEFINE_string(
+    "output",
+    None,
+    "Report JSON (default: eval_<split>.json beside the "
+    "checkpoint); the confusion matrix PNG goes beside it.",
+)
+flags.DEFINE_integer("batch_size", 16, "Clips per forward pass.")
+flags.DEFINE_bool("progress", True, "Show a progress bar.")
+
+
+def main(argv: list[str]) -> int:
+    from xwisenet_tf.training import cli
+
+    def run() -> None:
+        cli.check_no_arguments(argv)
+        from xwisenet_tf.training.evaluation import format_report, run_evaluation
+
+        report, json_path, png_path = run_evaluation(
+            checkpoint=FLAGS.checkpoint,
+            model_dir=FLAGS.model_dir,
+            dataset=FLAGS.dataset,
+            data_dir=FLAGS.data_dir,
+            split=FLAGS.split,
+            output=FLAGS.output,
+            batch_size=FLAGS.batch_size,
+            dataset_options=cli.parse_options(FLAGS.dataset_option, "dataset_option") or None,
+            progress=FLAGS.progress,
+        )
+        print(f"checkpoint: {report['checkpoint']}")
+        print(format_report(report))
+        print(f"report: {json_path}\nconfusion matrix: {png_path}")
+
+    return cli.run(run)
+
+
+if __name__ == "__main__":
+    app.run(main)

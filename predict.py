@@ -1,0 +1,69 @@
+"""Top-k action labels and a per-clip timeline for a video file or a folder of videos.
+
+    python predict.py --checkpoint=runs/xwisenet-kth/best.keras --input=video.avi
+    python predict.py --model_dir=runs/xwisenet-kth --input=videos/ --top_k=3 --output=pred.json
+    python predict.py --checkpoint=model.tflite --input=video.mp4
+
+Accepts a ``.keras`` checkpoint or a ``.tflite`` export; class names come from the model's
+metadata (``<model>.json`` or the run's ``config.json``). Exit status 1 when a video cannot be
+decoded (the others are still predicted).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags  # noqa: E402
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string("checkpoint", None, "A .keras checkpoint or a .tflite model.")
+flags.DEFINE_string("model_dir", None, "Training run; uses its best.keras.")
+flags.DEFINE_multi_string(
+    "input",
+    [],
+    "A video file or a folder of videos (repeatable); positional arguments are accepted too.",
+)
+flags.DEFINE_integer("top_k", 5, "Labels to show per video and per clip.")
+flags.DEFINE_integer("batch_size", 8, "Clips per forward pass.")
+flags.DEFINE_string("output", None, "Also write the predictions as JSON here.")
+
+
+def main(argv: list[str]) -> int:
+    import sys
+
+    from xwisenet_tf.training import cli
+
+    def run() -> int:
+        from xwisenet_tf.training.config import write_json
+        from xwisenet_tf.training.errors import TrainingError
+        from xwisenet_tf.training.evaluation import resolve_checkpoint
+        from xwisenet_tf.training.prediction import format_prediction, predict
+
+        inputs = list(FLAGS.input) + list(argv[1:])
+        if not inputs:
+            raise TrainingError("give a video file or folder with --input")
+        checkpoint = resolve_checkpoint(FLAGS.checkpoint, FLAGS.model_dir)
+        results, errors = predict(inputs, checkpoint, FLAGS.top_k, FLAGS.batch_size)
+        for result in results:
+            print(format_prediction(result))
+        for error in errors:
+            print(f"error: {error}", file=sys.stderr)
+        if FLAGS.output:
+            write_json(
+                FLAGS.output,
+                {
+                    "checkpoint": os.path.abspath(checkpoint),
+                    "predictions": results,
+                    "errors": errors,
+                },
+            )
+        return 1 if errors else 0
+
+    return cli.run(run)
+
+
+if __name__ == "__main__":
+    app.run(main)

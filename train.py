@@ -1,0 +1,127 @@
+"""Train XwiseNet (or another preset) with the paper's recipe (sec. IV-B).
+
+    python train.py --dataset=kth
+    python train.py --dataset=synthetic --epochs=20                        # offline
+    python train.py --dataset=folder:/data/myvideos --model=xwisenet --width=1.0
+    python train.py --dataset=kth --strategy=mirrored --batch_size=64     # several GPUs
+    TF_CONFIG='{...}' python train.py --dataset=kth --strategy=multi_worker   # several machines
+
+Raw videos are converted to TFRecords in ``--data_dir`` on first use. Checkpoints, TensorBoard
+logs, ``history.csv`` and ``config.json`` go to ``--model_dir`` (default
+``runs/<model>-<dataset>``). Rerunning the same command resumes an interrupted run from its last
+completed epoch. See docs/training.md.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags  # noqa: E402
+
+FLAGS = flags.FLAGS
+
+# Data
+flags.DEFINE_string(
+    "dataset", "kth", "kth (downloaded) | kth:PATH | folder:PATH | csv:PATH | synthetic"
+)
+flags.DEFINE_string("data_dir", "data_cache", "Cache of downloads and prepared TFRecords.")
+flags.DEFINE_multi_string(
+    "dataset_option",
+    [],
+    "KEY=VALUE option of the conversion (repeatable), e.g. "
+    "split=schuldt (KTH subject split) or videos_per_class=40 (synthetic).",
+)
+flags.DEFINE_integer("num_frames", 16, "Frames per clip (paper: 16).")
+flags.DEFINE_integer("image_size", 112, "Clip height and width (paper: 112).")
+flags.DEFINE_integer("frame_stride", 1, "Step between sampled frames.")
+# Model
+flags.DEFINE_string(
+    "model",
+    "xwisenet",
+    "Preset: xwisenet, xwisenet-simple, shufflenet3d-1.0x, resnet3d-18, resnet3d-34, resnet3d-50.",
+)
+flags.DEFINE_string("conv_type", None, "Convolution: traditional | st | dw | xwise.")
+flags.DEFINE_string("block", None, "Context block: ss | gc | se | cbam | none.")
+flags.DEFINE_string(
+    "block_position", None, "before_shuffle | after_shuffle | after_pointwise (XwiseNet)."
+)
+flags.DEFINE_list("block_stages", None, "Stages with context blocks, e.g. 2,3,4 (XwiseNet).")
+flags.DEFINE_string("context_pooling", None, "SS pooling: channel | temporal | channel_temporal.")
+flags.DEFINE_float("width", None, "Width multiplier: 0.5 | 1.0 | 1.5 | 2.0 (XwiseNet).")
+flags.DEFINE_list("stage_repeats", None, "Units in stages 2,3,4, e.g. 4,8,4 (XwiseNet).")
+flags.DEFINE_list("temporal_strides", None, "Temporal strides of stem pool and stages 2-4.")
+flags.DEFINE_float("dropout", None, "Dropout before the classifier.")
+# Recipe
+flags.DEFINE_integer("batch_size", 16, "Global batch size (split across replicas).")
+flags.DEFINE_integer("epochs", 50, "Total epochs (a resumed run continues up to this).")
+flags.DEFINE_integer("steps_per_epoch", None, "Batches per epoch (default: one pass).")
+flags.DEFINE_float("learning_rate", 1e-3, "Initial Adam learning rate (paper: 1e-3).")
+flags.DEFINE_float("weight_decay", 1e-3, "Weight decay (paper: 1e-3).")
+flags.DEFINE_enum(
+    "weight_decay_mode",
+    "l2",
+    ["l2", "decoupled"],
+    "l2: coupled, as PyTorch Adam (default); decoupled: AdamW, as Keras Adam.",
+)
+flags.DEFINE_integer("lr_patience", 5, "Epochs without validation improvement before lr x0.1.")
+flags.DEFINE_string("validation", "auto", "auto | split | holdout | none (plateau source).")
+flags.DEFINE_float("holdout_fraction", 0.1, "Training subjects/videos held out (holdout).")
+flags.DEFINE_integer("validation_steps", None, "Batches per validation (default: all clips).")
+flags.DEFINE_integer("seed", 0, "Seed of weights, holdout, shuffling and augmentation.")
+flags.DEFINE_bool("evaluate_test", True, "Evaluate the best checkpoint on the test split.")
+# Where and how
+flags.DEFINE_string("model_dir", None, "Run directory (default runs/<model>-<dataset>).")
+flags.DEFINE_string("strategy", "auto", "auto | default | mirrored | multi_worker.")
+flags.DEFINE_integer("cpu_devices", None, "Split the CPU into N logical devices (testing).")
+flags.DEFINE_bool("mixed_precision", False, "Mixed float16 (GPU) / bfloat16 (CPU) training.")
+flags.DEFINE_integer(
+    "verbose",
+    None,
+    "0 silent, 1 progress bar, 2 one line per epoch (default: 1 on a terminal, else 2).",
+)
+
+
+def main(argv: list[str]) -> int:
+    from xwisenet_tf.training import cli
+
+    def run() -> None:
+        cli.check_no_arguments(argv)
+        from xwisenet_tf.training import TrainConfig, train
+
+        train(
+            TrainConfig(
+                dataset=FLAGS.dataset,
+                data_dir=FLAGS.data_dir,
+                model_dir=FLAGS.model_dir,
+                model=FLAGS.model,
+                model_overrides=cli.model_overrides(FLAGS),
+                num_frames=FLAGS.num_frames,
+                image_size=FLAGS.image_size,
+                frame_stride=FLAGS.frame_stride,
+                batch_size=FLAGS.batch_size,
+                epochs=FLAGS.epochs,
+                steps_per_epoch=FLAGS.steps_per_epoch,
+                validation_steps=FLAGS.validation_steps,
+                learning_rate=FLAGS.learning_rate,
+                weight_decay=FLAGS.weight_decay,
+                weight_decay_mode=FLAGS.weight_decay_mode,
+                lr_patience=FLAGS.lr_patience,
+                validation=FLAGS.validation,
+                holdout_fraction=FLAGS.holdout_fraction,
+                seed=FLAGS.seed,
+                strategy=FLAGS.strategy,
+                cpu_devices=FLAGS.cpu_devices,
+                mixed_precision=FLAGS.mixed_precision,
+                dataset_options=cli.parse_options(FLAGS.dataset_option, "dataset_option"),
+                evaluate_test=FLAGS.evaluate_test,
+                verbose=FLAGS.verbose,
+            )
+        )
+
+    return cli.run(run)
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,46 @@
+"""Training, evaluation and prediction: the paper's recipe (sec. IV-B), its recognition
+protocol (sec. IV-C), and the library behind ``train.py``, ``evaluate.py`` and ``predict.py``.
+
+Public API::
+
+    TrainConfig, train(config) -> TrainResult             # train.py
+    evaluate(model, data_dir, split, ...) -> report        # evaluate.py (sec. IV-C)
+    load_checkpoint(path), write_report(report, path), format_report(report)
+    Predictor(path).predict_video(path) / predict(paths, checkpoint, ...)   # predict.py
+    compile_model(model, ...), make_optimizer(...), AdamL2
+    make_strategy(name, cpu_devices=None)
+    read_metadata(checkpoint) -> dict                      # class names travel with models
+    TrainingError
+"""
+
+from __future__ import annotations
+
+from xwisenet_tf.training.config import TrainConfig
+from xwisenet_tf.training.errors import TrainingError
+from xwisenet_tf.training.evaluation import (
+    evaluate,
+    format_report,
+    load_checkpoint,
+    write_report,
+)
+from xwisenet_tf.training.metadata import read_metadata, write_metadata
+from xwisenet_tf.training.optimizer import AdamL2, compile_model, make_optimizer
+from xwisenet_tf.training.recipe import TrainResult, train
+from xwisenet_tf.training.strategy import make_strategy
+
+__all__ = [
+    "AdamL2",
+    "TrainConfig",
+    "TrainResult",
+    "TrainingError",
+    "compile_model",
+    "evaluate",
+    "format_report",
+    "load_checkpoint",
+    "make_optimizer",
+    "make_strategy",
+    "read_metadata",
+    "train",
+    "write_metadata",
+    "write_report",
+]

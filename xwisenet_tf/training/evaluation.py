@@ -1,0 +1,434 @@
+"""The recognition protocol of the paper (sec. IV-C) and its report.
+
+Every video of a split is cut into non-overlapping ``num_frames``-frame clips, each centre-
+cropped at scale 1 (`xwisenet_tf.data.load` with ``training=False``). The model's softmax
+scores of a video's clips are averaged and the highest average is the video's label. The
+paper's accuracy is this **video accuracy**; the **clip accuracy** (each clip on its own) is
+reported beside it and never in its place.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import keras
+import numpy as np
+
+from xwisenet_tf import data
+from xwisenet_tf.training.errors import TrainingError
+
+PROTOCOL = (
+    "paper sec. IV-C: all non-overlapping clips of each video, centre crop at scale 1, "
+    "softmax scores averaged per video"
+)
+
+
+def load_checkpoint(path: str | os.PathLike) -> keras.Model:
+    """Loads a ``.keras`` model (safe mode, uncompiled) with errors naming the file.
+
+    Raises:
+        TrainingError: missing file, wrong extension, or not a loadable Keras model.
+    """
+    import xwisenet_tf  # noqa: F401 - registers the custom layers
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise TrainingError(f"{path}: checkpoint not found; expected a .keras file")
+    if not path.endswith(".keras"):
+        raise TrainingError(f"{path}: not a .keras file; expected a checkpoint written by train.py")
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as e:  # noqa: BLE001 - zip/h5/deserialisation errors of many types
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise TrainingError(f"{path}: not a readable Keras model ({first})") from e
+    shape = model.inputs[0].shape
+    if len(shape) != 5 or shape[-1] != 3:
+        raise TrainingError(
+            f"{path}: the model takes inputs of shape {tuple(shape)}; expected video clips "
+            "(batch, frames, height, width, 3)"
+        )
+    return model
+
+
+def model_input(model: keras.Model) -> tuple[int, int]:
+    """``(num_frames, image_size)`` of a clip model (square frames)."""
+    _, frames, height, width, _ = model.inputs[0].shape
+    if height != width:
+        raise TrainingError(f"model {model.name} takes {height}x{width} frames; expected square")
+    return int(frames), int(height)
+
+
+def check_classes(model: keras.Model, class_names: list[str], dataset_classes: list[str], where):
+    """Checks that a model's outputs match a dataset's classes (count, names and order).
+
+    Raises:
+        TrainingError: naming the checkpoint, the dataset and the mismatch.
+    """
+    outputs = int(model.outputs[0].shape[-1])
+    if outputs != len(dataset_classes):
+        raise TrainingError(
+            f"{where}: the model predicts {outputs} classes but the dataset has "
+            f"{len(dataset_classes)} ({', '.join(dataset_classes)}); expected a checkpoint "
+            "trained on this dataset"
+        )
+    if class_names and not all(n.startswith("class_") for n in class_names):
+        if list(class_names) != list(dataset_classes):
+            raise TrainingError(
+                f"{where}: trained on classes {class_names} but the dataset has "
+                f"{list(dataset_classes)}; expected the same classes in the same order"
+            )
+
+
+def evaluate(
+    model: keras.Model,
+    data_dir: str | os.PathLike,
+    split: str = "test",
+    batch_size: int = 16,
+    frame_stride: int = 1,
+    class_names: list[str] | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Evaluates ``model`` on a split with the recognition protocol (sec. IV-C).
+
+    Args:
+        model: A clip classifier with softmax outputs (``(batch, T, S, S, 3)`` inputs).
+        data_dir: Prepared dataset directory (`xwisenet_tf.data.ensure_dataset`).
+        split: Split to evaluate.
+        batch_size: Clips per forward pass.
+        frame_stride: Step between frames, as in training.
+        class_names: Names the model was trained with, checked against the dataset's.
+        progress: Show a progress bar.
+
+    Returns:
+        The report: ``video_accuracy`` (the paper's number), ``clip_accuracy``,
+        ``per_class_accuracy`` (video level), ``per_class`` (videos, clips and both accuracies
+        per class), ``confusion_matrix`` (videos; rows = true class, columns = predicted),
+        ``clip_confusion_matrix``, ``class_names``, ``num_videos``, ``num_clips``, ``params``,
+        ``macs``, ``per_video`` and the protocol's description.
+
+    Raises:
+        TrainingError / DataError: classes or input do not match, split missing or empty.
+    """
+    from xwisenet_tf.profiling import count_macs, count_params
+
+    data_dir = os.fspath(data_dir)
+    manifest = data.read_manifest(data_dir)
+    classes = list(manifest["classes"])
+    check_classes(model, class_names or [], classes, model.name)
+    if split not in manifest["splits"]:
+        raise TrainingError(
+            f"{data_dir}: has no split '{split}'; available: {sorted(manifest['splits'])}"
+        )
+    videos = manifest["splits"][split]["videos"]
+    if not videos:
+        raise TrainingError(f"{data_dir}: split '{split}' holds no video")
+    num_frames, image_size = model_input(model)
+    dataset = data.load(
+        data_dir,
+        split,
+        training=False,
+        batch_size=batch_size,
+        num_frames=num_frames,
+        image_size=image_size,
+        frame_stride=frame_stride,
+        with_video_id=True,
+    )
+    expected = data.count_eval_clips(data_dir, split, num_frames, frame_stride)
+    scores, labels, ids = _predict_clips(model, dataset, math.ceil(expected / batch_size), progress)
+    if len(scores) != expected:
+        raise TrainingError(
+            f"{data_dir}: split '{split}' yielded {len(scores)} clips; the manifest implies "
+            f"{expected}"
+        )
+    report = protocol_report(scores, labels, ids, videos, classes)
+    report.update(
+        split=split,
+        data_dir=os.path.abspath(data_dir),
+        dataset=manifest.get("dataset"),
+        num_frames=num_frames,
+        image_size=image_size,
+        frame_stride=frame_stride,
+        params=count_params(model),
+        macs=count_macs(model),
+        protocol=PROTOCOL,
+    )
+    return report
+
+
+def _predict_clips(model, dataset, steps: int, progress: bool):
+    import tensorflow as tf
+    from tqdm.auto import tqdm
+
+    @tf.function(reduce_retracing=True)
+    def forward(clips):
+        return model(clips, training=False)
+
+    scores, labels, ids = [], [], []
+    for clips, label, video_id in tqdm(
+        dataset, total=steps, desc="Evaluating", unit="batch", disable=not progress
+    ):
+        scores.append(np.asarray(forward(clips), np.float64))
+        labels.append(label.numpy())
+        ids.append(video_id.numpy())
+    if not scores:
+        return np.zeros((0, model.outputs[0].shape[-1])), np.zeros(0, int), np.zeros(0, int)
+    return np.concatenate(scores), np.concatenate(labels), np.concatenate(ids)
+
+
+def protocol_report(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    video_index: np.ndarray,
+    videos: list[dict],
+    class_names: list[str],
+) -> dict[str, Any]:
+    """Video and clip accuracies from clip scores (sec. IV-C), as plain Python values.
+
+    Args:
+        scores: ``(clips, classes)`` softmax scores.
+        labels: ``(clips,)`` true labels.
+        video_index: ``(clips,)`` index of each clip's video in ``videos``.
+        videos: The split's manifest entries (``id``, ``label``).
+        class_names: Names of the classes.
+    """
+    num_classes = len(class_names)
+    clip_pred = scores.argmax(axis=1)
+    sums = np.zeros((len(videos), num_classes))
+    counts = np.zeros(len(videos), int)
+    np.add.at(sums, video_index, scores)
+    np.add.at(counts, video_index, 1)
+    if (counts == 0).any():
+        missing = [videos[i]["id"] for i in np.flatnonzero(counts == 0)[:5]]
+        raise TrainingError(f"no clip was evaluated for videos {missing}")
+    mean_scores = sums / counts[:, None]
+    video_label = np.array([v["label"] for v in videos])
+    video_pred = mean_scores.argmax(axis=1)
+    video_cm = _confusion(video_label, video_pred, num_classes)
+    clip_cm = _confusion(labels, clip_pred, num_classes)
+    per_class = {}
+    for c, name in enumerate(class_names):
+        n_videos, n_clips = int(video_cm[c].sum()), int(clip_cm[c].sum())
+        per_class[name] = {
+            "videos": n_videos,
+            "video_accuracy": float(video_cm[c, c] / n_videos) if n_videos else None,
+            "clips": n_clips,
+            "clip_accuracy": float(clip_cm[c, c] / n_clips) if n_clips else None,
+        }
+    return {
+        "video_accuracy": float((video_pred == video_label).mean()),
+        "clip_accuracy": float((clip_pred == labels).mean()),
+        "num_videos": len(videos),
+        "num_clips": len(scores),
+        "class_names": list(class_names),
+        "per_class_accuracy": {n: per_class[n]["video_accuracy"] for n in class_names},
+        "per_class": per_class,
+        "confusion_matrix": video_cm.tolist(),
+        "clip_confusion_matrix": clip_cm.tolist(),
+        "per_video": [
+            {
+                "id": v["id"],
+                "label": class_names[v["label"]],
+                "predicted": class_names[int(p)],
+                "score": float(mean_scores[i, p]),
+                "clips": int(counts[i]),
+            }
+            for i, (v, p) in enumerate(zip(videos, video_pred, strict=True))
+        ],
+    }
+
+
+def _confusion(true: np.ndarray, pred: np.ndarray, num_classes: int) -> np.ndarray:
+    matrix = np.zeros((num_classes, num_classes), int)
+    np.add.at(matrix, (np.asarray(true, int), np.asarray(pred, int)), 1)
+    return matrix
+
+
+def plot_confusion_matrix(
+    matrix, class_names: list[str], path: str | os.PathLike, title: str = ""
+) -> str:
+    """Writes a confusion matrix (rows = true class) as a PNG; returns the path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    matrix = np.asarray(matrix)
+    size = max(4.0, 0.6 * len(class_names) + 2)
+    fig, ax = plt.subplots(figsize=(size, size * 0.9))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right")
+    ax.set_yticks(range(len(class_names)), class_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for (i, j), value in np.ndenumerate(matrix):
+        ax.text(
+            j,
+            i,
+            str(value),
+            ha="center",
+            va="center",
+            color="white" if value > threshold else "black",
+        )
+    fig.tight_layout()
+    path = os.fspath(path)
+    tmp = f"{path[: -len('.png')] if path.endswith('.png') else path}.tmp{os.getpid()}.png"
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
+
+
+def write_report(report: dict[str, Any], output: str | os.PathLike) -> tuple[str, str]:
+    """Writes the report JSON and its confusion-matrix PNG (``<output stem>_confusion.png``).
+
+    Returns:
+        ``(json_path, png_path)``.
+    """
+    from xwisenet_tf.training.config import write_json
+
+    output = os.fspath(output)
+    directory = os.path.dirname(os.path.abspath(output))
+    os.makedirs(directory, exist_ok=True)
+    stem = output[:-5] if output.endswith(".json") else output
+    png = f"{stem}_confusion.png"
+    report = {**report, "confusion_matrix_png": os.path.abspath(png)}
+    title = f"{report.get('split', '')}: video accuracy {report['video_accuracy']:.1%}"
+    plot_confusion_matrix(report["confusion_matrix"], report["class_names"], png, title)
+    write_json(output, report)
+    return output, png
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """A human summary of a report (what ``evaluate.py`` prints)."""
+    lines = [
+        f"split {report.get('split')!r}: {report['num_videos']} videos, "
+        f"{report['num_clips']} clips ({report.get('protocol', PROTOCOL)})",
+        f"video accuracy: {report['video_accuracy']:.2%}   (the paper's metric)",
+        f"clip accuracy:  {report['clip_accuracy']:.2%}",
+    ]
+    if "params" in report:
+        lines.append(f"params: {report['params']:,}   MACs per clip: {report['macs']:,}")
+    lines.append("per class (video accuracy, videos):")
+    for name, entry in report["per_class"].items():
+        acc = "   n/a" if entry["video_accuracy"] is None else f"{entry['video_accuracy']:6.1%}"
+        lines.append(f"  {name:<20} {acc}  ({entry['videos']})")
+    lines.append("confusion matrix (videos; rows = true, columns = predicted):")
+    width = max(len(str(v)) for row in report["confusion_matrix"] for v in row) + 1
+    for name, row in zip(report["class_names"], report["confusion_matrix"], strict=True):
+        lines.append(f"  {name:<20}" + "".join(f"{v:>{width}}" for v in row))
+    return "\n".join(lines)
+
+
+def resolve_checkpoint(checkpoint: str | None, model_dir: str | None) -> str:
+    """The checkpoint to use: ``checkpoint``, else ``model_dir/best.keras`` (or ``last.keras``).
+
+    Raises:
+        TrainingError: neither is given, or nothing is found.
+    """
+    if checkpoint:
+        return os.fspath(checkpoint)
+    if not model_dir:
+        raise TrainingError("give --model_dir (a training run) or --checkpoint (a .keras file)")
+    if not os.path.isdir(model_dir):
+        raise TrainingError(f"{model_dir}: model directory not found")
+    for name in ("best.keras", "last.keras"):
+        path = os.path.join(model_dir, name)
+        if os.path.isfile(path):
+            return path
+    raise TrainingError(f"{model_dir}: holds no best.keras or last.keras; expected a training run")
+
+
+def resolve_data(
+    dataset: str | None,
+    data_dir: str | None,
+    run_config: dict | None,
+    dataset_options: dict | None = None,
+) -> str:
+    """The prepared directory to evaluate on.
+
+    ``data_dir`` holding a ``manifest.json`` is used as is; ``dataset`` is prepared in
+    ``data_dir`` (converted on first use); without ``dataset``, the training run's dataset.
+
+    Raises:
+        TrainingError: nothing tells which dataset to use.
+    """
+    from xwisenet_tf.training.recipe import prepare_data
+
+    if dataset is None and data_dir and os.path.isfile(os.path.join(data_dir, "manifest.json")):
+        return data_dir
+    config = (run_config or {}).get("config", {})
+    if dataset is None:
+        prepared = (run_config or {}).get("resolved", {}).get("prepared_dir")
+        if (
+            data_dir is None
+            and prepared
+            and os.path.isfile(os.path.join(prepared, "manifest.json"))
+        ):
+            return prepared
+        if "dataset" not in config:
+            raise TrainingError(
+                "--dataset is required: the checkpoint's folder has no config.json of a "
+                "training run to take it from"
+            )
+        dataset = config["dataset"]
+        if dataset_options is None:
+            dataset_options = config.get("dataset_options")
+    if data_dir is None:
+        data_dir = config.get("data_dir", "data_cache")
+    return prepare_data(dataset, data_dir, dataset_options)
+
+
+def run_evaluation(
+    checkpoint: str | None = None,
+    model_dir: str | None = None,
+    dataset: str | None = None,
+    data_dir: str | None = None,
+    split: str = "test",
+    output: str | None = None,
+    batch_size: int = 16,
+    dataset_options: dict | None = None,
+    progress: bool = True,
+) -> tuple[dict[str, Any], str, str]:
+    """What ``evaluate.py`` does: resolve checkpoint and data, evaluate (sec. IV-C), write.
+
+    Args:
+        checkpoint: A ``.keras`` file; default ``model_dir/best.keras``.
+        model_dir: A training run's directory.
+        dataset: Dataset spec as for training; default the run's.
+        data_dir: Cache directory (or a prepared directory); default the run's.
+        split: Split to evaluate.
+        output: Report path; default ``eval_<split>.json`` beside the checkpoint
+            (``eval_<split>_<name>.json`` for checkpoints other than ``best.keras``).
+        batch_size: Clips per forward pass.
+        dataset_options: Conversion options, as for training.
+        progress: Show a progress bar.
+
+    Returns:
+        ``(report, json_path, png_path)``.
+    """
+    from xwisenet_tf.training.config import CONFIG_FILE, read_run_config
+    from xwisenet_tf.training.metadata import read_metadata
+
+    if batch_size < 1:
+        raise TrainingError(f"batch_size must be a positive integer; received {batch_size}")
+    path = resolve_checkpoint(checkpoint, model_dir)
+    folder = os.path.dirname(os.path.abspath(path))
+    run_config = (
+        read_run_config(folder) if os.path.isfile(os.path.join(folder, CONFIG_FILE)) else None
+    )
+    prepared = resolve_data(dataset, data_dir, run_config, dataset_options)
+    model = load_checkpoint(path)
+    meta = read_metadata(path)
+    stride = int(meta.get("input", {}).get("frame_stride", 1))
+    report = evaluate(model, prepared, split, batch_size, stride, meta.get("class_names"), progress)
+    report["checkpoint"] = os.path.abspath(path)
+    if output is None:
+        stem = os.path.splitext(os.path.basename(path))[0]
+        name = f"eval_{split}.json" if stem == "best" else f"eval_{split}_{stem}.json"
+        output = os.path.join(folder, name)
+    json_path, png_path = write_report(report, output)
+    return report, json_path, png_path
