@@ -1,5 +1,6 @@
 """Keras layers of XwiseNet: 3D convolutions folded for speed and TFLite, conv variants, blocks."""
 
+from xwisenet_tf.layers.batch_norm import BatchNorm
 from xwisenet_tf.layers.complexity import layer_macs
 from xwisenet_tf.layers.context_blocks import (
     BLOCKS,
@@ -27,6 +28,7 @@ from xwisenet_tf.layers.shuffle import ChannelShuffle, ChannelSplit
 
 __all__ = [
     "BLOCKS",
+    "BatchNorm",
     "CONTEXT_POOLINGS",
     "CONV_TYPES",
     "CBAMBlock",

@@ -20,6 +20,14 @@ def _bottleneck_channels(channels: int, reduction: int) -> int:
     return max(channels // reduction, 1)
 
 
+def _per_frame(vectors):
+    """`(batch, frames, C)` -> `(batch, frames, 1, 1, C)`, broadcastable over H x W.
+
+    A reshape rather than `v[:, :, None, None]`: strided-slice gradients are slow on CPU.
+    """
+    return ops.expand_dims(ops.expand_dims(vectors, 2), 2)
+
+
 class _ContextTransform(keras.layers.Layer):
     """Shared parts of the GC-style blocks: the bottleneck transform and the additive fusion.
 
@@ -124,11 +132,11 @@ class SSBlock(_ContextTransform):
             return ops.squeeze(ops.matmul(weights, x), axis=2)
         pooled = ops.transpose(ops.mean(x, axis=1), (0, 2, 1))  # (batch, C, HW)
         weights = ops.transpose(ops.softmax(pooled, axis=-1), (0, 2, 1))  # (batch, HW, C)
-        return ops.sum(x * weights[:, None], axis=2)
+        return ops.sum(x * ops.expand_dims(weights, 1), axis=2)
 
     def call(self, inputs):
         delta = self.transform(self.context(inputs))  # (batch, T, C)
-        return inputs + delta[:, :, None, None, :]
+        return inputs + _per_frame(delta)
 
     def count_macs(self, input_shape) -> int:
         _, frames, height, width, channels = input_shape
@@ -164,7 +172,7 @@ class GCBlock(_ContextTransform):
         logits = ops.reshape(self.context_conv(x), (-1, 1, frames * height * width))
         context = ops.matmul(ops.softmax(logits, axis=-1), x)  # (batch, 1, C)
         delta = self.transform(context)
-        return inputs + delta[:, :, None, None, :]
+        return inputs + _per_frame(delta)
 
     def count_macs(self, input_shape) -> int:
         _, frames, height, width, channels = input_shape
@@ -196,7 +204,7 @@ class SEBlock(keras.layers.Layer):
 
     def call(self, inputs):
         scale = self.excite(self.squeeze(ops.mean(inputs, axis=(1, 2, 3))))
-        return inputs * scale[:, None, None, None, :]
+        return inputs * _per_frame(ops.expand_dims(scale, 1))
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -248,7 +256,7 @@ class CBAMBlock(keras.layers.Layer):
     def call(self, inputs):
         avg = self.mlp_expand(self.mlp_reduce(ops.mean(inputs, axis=(1, 2, 3))))
         peak = self.mlp_expand(self.mlp_reduce(ops.max(inputs, axis=(1, 2, 3))))
-        x = inputs * ops.sigmoid(avg + peak)[:, None, None, None, :]
+        x = inputs * _per_frame(ops.expand_dims(ops.sigmoid(avg + peak), 1))
         maps = ops.concatenate(
             [ops.mean(x, axis=-1, keepdims=True), ops.max(x, axis=-1, keepdims=True)], axis=-1
         )

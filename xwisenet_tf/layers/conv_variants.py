@@ -17,6 +17,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from xwisenet_tf.layers.batch_norm import BatchNorm
 from xwisenet_tf.layers.common import check_choice, normalize_triple, require_static
 from xwisenet_tf.layers.complexity import layer_macs
 from xwisenet_tf.layers.conv3d import FoldedConv3D
@@ -76,9 +77,7 @@ class ConvBNStack(keras.layers.Layer):
         raise NotImplementedError
 
     def _batch_norm(self, suffix: str):
-        return keras.layers.BatchNormalization(
-            momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{self.name}_{suffix}_bn"
-        )
+        return BatchNorm(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{self.name}_{suffix}_bn")
 
     def _dense(self, suffix, filters, kernel_size, strides):
         return FoldedConv3D(
