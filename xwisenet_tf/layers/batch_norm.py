@@ -18,7 +18,10 @@ class BatchNorm(keras.layers.BatchNormalization):
     calls the fused kernel (`FusedBatchNormV3`, oneDNN on CPU) on a 4-D view instead. The
     maths, the weights and the moving-statistics update are Keras' own (biased batch variance);
     every other case (inference, other backends or axes, masks, renorm) is the parent's code.
+    `BatchNorm.fused_training = False` turns the fused path off (for benchmarks).
     """
+
+    fused_training = True
 
     def call(self, inputs, training=None, mask=None):
         if not (training and self.trainable and self._can_fuse(inputs, mask)):
@@ -46,7 +49,8 @@ class BatchNorm(keras.layers.BatchNormalization):
 
     def _can_fuse(self, inputs, mask) -> bool:
         return (
-            keras.backend.backend() == "tensorflow"
+            self.fused_training
+            and keras.backend.backend() == "tensorflow"
             and mask is None
             and not self.renorm
             and self.axis in (-1, len(inputs.shape) - 1)
