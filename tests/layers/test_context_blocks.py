@@ -158,6 +158,11 @@ def test_block_macs_hand_counts():
     assert gc.count_macs((1, t, h, w, c)) == 2 * positions * c + 2 * c * 4
     se = SEBlock(reduction=4)
     assert se.count_macs((1, t, h, w, c)) == 2 * c * 4 + positions * c
+    cbam = CBAMBlock(reduction=4)
+    # shared MLP on avg and max, 1x7x7 conv on 2 maps per frame, two rescalings
+    assert (
+        cbam.count_macs((1, t, h, w, c)) == 2 * 2 * c * 4 + positions * 49 * 2 + 2 * positions * c
+    )
 
 
 def test_factory_rejects_unknown_block():

@@ -93,6 +93,9 @@ def test_channel_split_halves():
     np.testing.assert_array_equal(right, x[..., 3:])
     with pytest.raises(ValueError, match="even"):
         ChannelSplit()(np.zeros((1, 1, 1, 1, 5), "float32"))
+    clone = ChannelSplit.from_config(ChannelSplit(name="split").get_config())
+    assert clone.name == "split"
+    assert [tuple(s) for s in clone.compute_output_shape((2, 1, 1, 2, 6))] == [(2, 1, 1, 2, 3)] * 2
 
 
 def test_zero_pad_shortcut_is_strided_identity_with_zero_channels(rng):
