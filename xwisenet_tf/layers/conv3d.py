@@ -5,20 +5,12 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from xwisenet_tf.layers.common import (
-    check_choice,
-    check_padding,
-    conv_by_temporal_taps,
-    normalize_triple,
-    output_length,
-    require_static,
-)
-
-IMPLEMENTATIONS = ("folded", "native")
+from xwisenet_tf.layers.common import conv_by_temporal_taps
+from xwisenet_tf.layers.conv_base import Conv3DBase
 
 
 @keras.saving.register_keras_serializable(package="xwisenet_tf")
-class FoldedConv3D(keras.layers.Layer):
+class FoldedConv3D(Conv3DBase):
     """A standard (dense) 3D convolution `(N, C, d, k, k)` of paper sec. III-A.
 
     Used for the Traditional-Conv and ST-Conv variants, the stems, and (with a 1x1x1 kernel) for
@@ -46,47 +38,19 @@ class FoldedConv3D(keras.layers.Layer):
         `(batch, new_frames, new_height, new_width, filters)`.
     """
 
-    def __init__(
-        self,
-        filters: int,
-        kernel_size,
-        strides=(1, 1, 1),
-        padding: str = "same",
-        use_bias: bool = True,
-        activation=None,
-        kernel_initializer="he_normal",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        implementation: str = "folded",
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
+    IMPLEMENTATIONS = ("folded", "native")
+
+    def __init__(self, filters: int, kernel_size, strides=(1, 1, 1), padding="same", **kwargs):
+        super().__init__(kernel_size, strides, padding, **kwargs)
         if not isinstance(filters, int) or filters <= 0:
             raise ValueError(f"`filters` must be a positive int. Received: filters={filters!r}")
         self.filters = filters
-        self.kernel_size = normalize_triple(kernel_size, "kernel_size")
-        self.strides = normalize_triple(strides, "strides")
-        self.padding = check_padding(padding)
-        self.use_bias = use_bias
-        self.activation = keras.activations.get(activation)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.implementation = check_choice(implementation, IMPLEMENTATIONS, "implementation")
 
-    def build(self, input_shape):
-        require_static(input_shape, self.name)
-        self.kernel = self.add_weight(
-            name="kernel",
-            shape=(*self.kernel_size, input_shape[-1], self.filters),
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-        )
-        self.bias = (
-            self.add_weight(name="bias", shape=(self.filters,), initializer=self.bias_initializer)
-            if self.use_bias
-            else None
-        )
+    def _kernel_shape(self, input_shape):
+        return (*self.kernel_size, input_shape[-1], self.filters)
+
+    def _output_channels(self, input_shape):
+        return self.filters
 
     def call(self, inputs):
         if self.implementation == "native":
@@ -96,18 +60,6 @@ class FoldedConv3D(keras.layers.Layer):
             inputs, self.kernel, self.strides, self.padding, ops.conv, self._epilogue
         )
 
-    def _epilogue(self, outputs):
-        if self.bias is not None:
-            outputs = outputs + self.bias
-        return self.activation(outputs)
-
-    def compute_output_shape(self, input_shape):
-        dims = [
-            output_length(n, k, s, self.padding)
-            for n, k, s in zip(input_shape[1:4], self.kernel_size, self.strides, strict=True)
-        ]
-        return (input_shape[0], *dims, self.filters)
-
     def count_macs(self, input_shape) -> int:
         """Multiply-accumulates: `d*kh*kw*in_channels` per output element."""
         out = self.compute_output_shape(input_shape)
@@ -116,18 +68,5 @@ class FoldedConv3D(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "filters": self.filters,
-                "kernel_size": self.kernel_size,
-                "strides": self.strides,
-                "padding": self.padding,
-                "use_bias": self.use_bias,
-                "activation": keras.activations.serialize(self.activation),
-                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
-                "implementation": self.implementation,
-            }
-        )
+        config["filters"] = self.filters
         return config

@@ -5,20 +5,12 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from xwisenet_tf.layers.common import (
-    check_choice,
-    check_padding,
-    conv_by_temporal_taps,
-    normalize_triple,
-    output_length,
-    require_static,
-)
-
-IMPLEMENTATIONS = ("folded", "grouped")
+from xwisenet_tf.layers.common import conv_by_temporal_taps
+from xwisenet_tf.layers.conv_base import Conv3DBase
 
 
 @keras.saving.register_keras_serializable(package="xwisenet_tf")
-class DepthwiseConv3D(keras.layers.Layer):
+class DepthwiseConv3D(Conv3DBase):
     """Depthwise 3D convolution: one d x k x k filter per input channel (depth multiplier 1).
 
     The building block of the Xwise Separable Convolution (paper sec. III-A, Fig. 1(a)), used
@@ -30,8 +22,8 @@ class DepthwiseConv3D(keras.layers.Layer):
     - `"folded"` (default, production): frames are folded into the batch and each temporal tap
       is a 2D `depthwise_conv`; a pure temporal kernel folds H x W into one axis and runs one
       `d x 1` 2D depthwise conv. Fast on CPU and converts to TFLite `DEPTHWISE_CONV_2D`.
-    - `"grouped"`: the literal `Conv3D(groups=channels)`, kept as the reference. It is ~70x
-      slower on CPU and does not convert to TFLite.
+    - `"grouped"`: the literal `Conv3D(groups=channels)`, kept as the reference. It is ~90x
+      slower on CPU (`bench/depthwise.py`) and does not convert to TFLite.
 
     Args:
         kernel_size: int or (d, kh, kw).
@@ -48,44 +40,31 @@ class DepthwiseConv3D(keras.layers.Layer):
         5-D tensor `(batch, new_frames, new_height, new_width, channels)`.
     """
 
+    IMPLEMENTATIONS = ("folded", "grouped")
+
     def __init__(
         self,
         kernel_size,
         strides=(1, 1, 1),
         padding: str = "same",
-        use_bias: bool = True,
-        activation=None,
         depthwise_initializer="glorot_uniform",
-        bias_initializer="zeros",
         depthwise_regularizer=None,
-        implementation: str = "folded",
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.kernel_size = normalize_triple(kernel_size, "kernel_size")
-        self.strides = normalize_triple(strides, "strides")
-        self.padding = check_padding(padding)
-        self.use_bias = use_bias
-        self.activation = keras.activations.get(activation)
-        self.depthwise_initializer = keras.initializers.get(depthwise_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.depthwise_regularizer = keras.regularizers.get(depthwise_regularizer)
-        self.implementation = check_choice(implementation, IMPLEMENTATIONS, "implementation")
+        super().__init__(
+            kernel_size,
+            strides,
+            padding,
+            kernel_initializer=depthwise_initializer,
+            kernel_regularizer=depthwise_regularizer,
+            **kwargs,
+        )
 
-    def build(self, input_shape):
-        require_static(input_shape, self.name)
-        channels = input_shape[-1]
-        self.kernel = self.add_weight(
-            name="kernel",
-            shape=(*self.kernel_size, channels, 1),
-            initializer=self.depthwise_initializer,
-            regularizer=self.depthwise_regularizer,
-        )
-        self.bias = (
-            self.add_weight(name="bias", shape=(channels,), initializer=self.bias_initializer)
-            if self.use_bias
-            else None
-        )
+    def _kernel_shape(self, input_shape):
+        return (*self.kernel_size, input_shape[-1], 1)
+
+    def _output_channels(self, input_shape):
+        return input_shape[-1]
 
     def call(self, inputs):
         if self.implementation == "grouped":
@@ -95,11 +74,6 @@ class DepthwiseConv3D(keras.layers.Layer):
         return conv_by_temporal_taps(
             inputs, self.kernel, self.strides, self.padding, ops.depthwise_conv, self._epilogue
         )
-
-    def _epilogue(self, outputs):
-        if self.bias is not None:
-            outputs = outputs + self.bias
-        return self.activation(outputs)
 
     def _call_grouped(self, inputs):
         channels = inputs.shape[-1]
@@ -118,13 +92,6 @@ class DepthwiseConv3D(keras.layers.Layer):
         x = self._epilogue(x)
         return ops.reshape(x, (-1, x.shape[1], height, width, channels))
 
-    def compute_output_shape(self, input_shape):
-        dims = [
-            output_length(n, k, s, self.padding)
-            for n, k, s in zip(input_shape[1:4], self.kernel_size, self.strides, strict=True)
-        ]
-        return (input_shape[0], *dims, input_shape[-1])
-
     def count_macs(self, input_shape) -> int:
         """Multiply-accumulates: one per kernel tap per output element."""
         out = self.compute_output_shape(input_shape)
@@ -133,17 +100,6 @@ class DepthwiseConv3D(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "kernel_size": self.kernel_size,
-                "strides": self.strides,
-                "padding": self.padding,
-                "use_bias": self.use_bias,
-                "activation": keras.activations.serialize(self.activation),
-                "depthwise_initializer": keras.initializers.serialize(self.depthwise_initializer),
-                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-                "depthwise_regularizer": keras.regularizers.serialize(self.depthwise_regularizer),
-                "implementation": self.implementation,
-            }
-        )
+        config["depthwise_initializer"] = config.pop("kernel_initializer")
+        config["depthwise_regularizer"] = config.pop("kernel_regularizer")
         return config
