@@ -100,7 +100,8 @@ class SSProbe:
         if not blocks:
             raise ValueError(f"model {model.name!r} has no SS block (Table I needs one)")
         self.blocks = blocks
-        self.inputs_model = keras.Model(model.inputs, [b.input for b in blocks])
+        inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+        self.inputs_model = keras.Model(inputs, [b.input for b in blocks])
 
     def __call__(self, clips) -> dict[str, dict[str, np.ndarray]]:
         """``{block: {"input": x, "context": (batch, T, C), "output": y}}`` as NumPy arrays."""
