@@ -230,3 +230,16 @@ def test_table5_on_the_real_kth_slice(kth_dir, tmp_path):
         "num_classes": 6,
         "input_shape": [16, 224, 224, 3],
     }
+
+
+def test_cost_estimate(tmp_path):
+    from xwisenet_tf.experiments.cost import measure_cost
+
+    settings = tiny_settings(
+        tmp_path, tmp_path, model_options={"width": 0.5, "stage_repeats": "1,1,1"}
+    )
+    (row,) = measure_cost("4", settings, ["xwisenet-se"], steps=1, log=lambda _: None)
+    assert row["input_shape"] == [8, 32, 32, 3] and row["batch_size"] == 4
+    assert row["params"] > 0 and row["macs"] > 0 and row["seconds_per_step"] > 0
+    expected = 5498 / row["clips_per_second"] + 459 * 16 / (3 * row["clips_per_second"])
+    assert row["seconds_per_epoch"] == pytest.approx(expected)

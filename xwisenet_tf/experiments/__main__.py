@@ -5,6 +5,7 @@
     python -m xwisenet_tf.experiments run --table 5 --dataset kth --output_dir experiments
     python -m xwisenet_tf.experiments report --output_dir experiments
     python -m xwisenet_tf.experiments list --table 4 --dataset synthetic --output_dir experiments
+    python -m xwisenet_tf.experiments cost --table 2 --configs 'resnet3d-18-*' --batch_size 8
 
 Rerunning ``run`` skips finished configurations and resumes an interrupted one. See
 docs/experiments.md.
@@ -38,7 +39,17 @@ def _parser() -> argparse.ArgumentParser:
     listing = commands.add_parser(
         "list", help="list a table's configurations, their directories and status"
     )
-    for sub in (run, listing):
+    cost = commands.add_parser(
+        "cost",
+        help="time training steps of a table's configurations and estimate time per epoch",
+        description="Builds each configuration at the given clip size, times a few training "
+        "steps on random clips and estimates the time of one epoch of the paper's dataset.",
+    )
+    cost.add_argument("--steps", type=int, default=2, help="timed steps per configuration")
+    cost.add_argument("--num_classes", type=int, help="default: 6 for table 5, 10 otherwise")
+    cost.add_argument("--train_videos", type=int, help="default: Part-Kinetics 5498, KTH 1528")
+    cost.add_argument("--eval_clips", type=int, help="clips of one validation pass")
+    for sub in (run, listing, cost):
         sub.add_argument("--table", required=True, choices=TABLES, help="paper table")
         sub.add_argument(
             "--dataset",
@@ -46,7 +57,9 @@ def _parser() -> argparse.ArgumentParser:
             "table 5; required otherwise; the paper used Part-Kinetics, a Kinetics subset)",
         )
         sub.add_argument("--data_dir", default="data_cache", help="cache of prepared TFRecords")
-        sub.add_argument("--output_dir", required=True, help="root of the configuration dirs")
+        sub.add_argument(
+            "--output_dir", required=sub is not cost, help="root of the configuration dirs"
+        )
         sub.add_argument("--epochs", type=int, default=50, help="epochs per configuration")
         sub.add_argument("--num_frames", type=int, default=16, help="frames per clip (paper 16)")
         sub.add_argument(
@@ -161,6 +174,20 @@ def main(argv: list[str] | None = None) -> int:
                 log=lambda line: print(line, flush=True),
             )
             print(f"Report written to {path}")
+            return 0
+        if args.command == "cost":
+            from xwisenet_tf.experiments.cost import measure_cost
+
+            measure_cost(
+                args.table,
+                _settings(args),
+                _patterns(args.configs),
+                args.steps,
+                args.num_classes,
+                args.train_videos,
+                args.eval_clips,
+                log=lambda line: print(line, flush=True),
+            )
             return 0
         settings = _settings(args)
         if args.command == "list":
