@@ -1,0 +1,80 @@
+"""`python -m xwisenet_tf.bench run` on tiny models writes a valid JSON, Markdown and PNG.
+
+No timing assertions (the machine is shared): fields, ratios and the output checks only.
+"""
+
+import json
+
+import pytest
+
+from tests.bench.conftest import TINY_ARGS
+from xwisenet_tf.bench.__main__ import main
+
+CASES = "xwisenet,shufflenet3d-1.0x,xwisenet+unfolded,xwisenet+keras-bn"
+REFERENCE = "shufflenet3d-1.0x"  # tiny stand-in for resnet3d-18 (33 M parameters at any size)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    argv = ["run", *TINY_ARGS, f"--models={CASES}", f"--reference={REFERENCE}"]
+    assert main([*argv, "--skip_memory", f"--out_dir={out}"]) == 0
+    return out
+
+
+def test_json_has_every_measurement_and_within_run_ratios(run_dir):
+    result = json.loads((run_dir / "benchmark.json").read_text())
+    assert result["machine"]["cpus"] >= 1 and result["machine"]["tensorflow"]
+    assert result["command"].startswith("python -m xwisenet_tf.bench run")
+    rows = {r["key"]: r for r in result["cases"]}
+    assert list(rows) == CASES.split(",")
+    for key in ("xwisenet", REFERENCE):
+        row = rows[key]
+        assert row["params"] > 0 and row["macs"] > 0
+        for kind in ("keras_b1", "keras_b8", "tflite_fp32", "tflite_int8"):
+            assert row[kind]["median_ms"] > 0, (key, kind)
+            assert row[kind]["p10_ms"] <= row[kind]["median_ms"] <= row[kind]["p90_ms"]
+        assert row["keras_b1"]["samples"] == 2 and row["keras_b1"]["rounds"] == 2
+        assert row["train"]["clips_per_s"] > 0
+        assert set(row["gmacs_per_s"]) >= {"keras_b1", "keras_b8", "train_approx", "tflite_fp32"}
+        assert "int8_vs_fp32" in row["ratios"]
+    subject = rows["xwisenet"]["ratios"]
+    for key in ("keras_b1_vs_reference", "train_clips_vs_reference", "tflite_fp32_vs_reference"):
+        assert subject[key]["median"] > 0 and subject[key]["rounds"] >= 1
+    assert "keras_b1_vs_reference" not in rows[REFERENCE]["ratios"]
+    # variants: only their own measurements, compared with the base
+    unfolded, keras_bn = rows["xwisenet+unfolded"], rows["xwisenet+keras-bn"]
+    assert "keras_b1_vs_base" in unfolded["ratios"] and "train" not in unfolded
+    assert "train_time_vs_base" in keras_bn["ratios"] and "keras_b1" not in keras_bn
+    assert unfolded["params"] == rows["xwisenet"]["params"]
+    # BatchNorm folding keeps the outputs (same weights, same clip)
+    assert unfolded["output_check"]["max_abs_diff"] < 1e-5
+    assert unfolded["output_check"]["same_top1"]
+    names = result["ratios"]
+    assert f"xwisenet / {REFERENCE} Keras batch-1 latency" in names
+    assert "xwisenet TFLite int8 / fp32 latency" in names
+    assert "xwisenet+keras-bn / xwisenet training step time" in names
+    targets = {(t["target"], t["case"]): t for t in result["targets"]}
+    assert set(targets) == {("latency", "xwisenet"), ("int8", "xwisenet"), ("training", "xwisenet")}
+    for t in targets.values():
+        assert t["value"] > 0 and t["met"] in (True, False)
+        assert t["met"] == (
+            t["value"] <= t["threshold"] if t["op"] == "<=" else t["value"] >= t["threshold"]
+        )
+
+
+def test_markdown_has_the_tables(run_dir):
+    text = (run_dir / "benchmark.md").read_text()
+    assert text.startswith("# XwiseNet speed benchmark")
+    assert "python -m xwisenet_tf.bench run" in text
+    assert f"| case | conv | params (M) | GMACs | Keras b1 ms | b1 vs {REFERENCE} |" in text
+    assert "| case | fp32 ms | int8 ms | int8 / fp32 |" in text
+    assert "Optimisation effects" in text and "xwisenet+keras-bn" in text
+    assert "Targets (issue item 2)" in text
+    table_rows = [line for line in text.splitlines() if line.startswith("| xwisenet |")]
+    assert len(table_rows) == 2  # main table and TFLite table
+
+
+def test_plot_is_a_png(run_dir):
+    data = (run_dir / "benchmark.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000

@@ -1,0 +1,17 @@
+"""Speed benchmark of XwiseNet beside the paper's other models, on the CPU at hand.
+
+    python -m xwisenet_tf.bench                 # = run: every preset + variants, side by side
+    python -m xwisenet_tf.bench run --quick     # xwisenet, xwisenet-fast, resnet3d-18: minutes
+    python -m xwisenet_tf.bench sweep           # xwisenet latency/training vs frames and size
+    python -m xwisenet_tf.bench profile         # where the time goes, per op and per layer kind
+    python -m xwisenet_tf.bench all             # the three, into one directory
+
+Each writes Markdown, JSON and (run, sweep) a PNG plot into `--out_dir` (default
+`bench_results/`). Cases are interleaved round-robin and ratios are taken within a round,
+because absolute times on a shared machine drift. See `docs/performance.md` for a measured run.
+
+Modules: `cases` (what is measured), `timing` (interleaving, statistics), `measure` (models and
+the timed calls), `memory` (peak memory in a subprocess), `run` (the side-by-side run),
+`sweep` (scaling with frames and image size), `profile` (TensorFlow profiler per op / layer),
+`report` (Markdown, JSON, plot).
+"""

@@ -1,0 +1,184 @@
+"""Building the benchmarked models and the callables that the interleaved timing runs."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from xwisenet_tf.bench.cases import Case
+
+
+@dataclass
+class Settings:
+    """Shapes, batch sizes and repetitions of a benchmark run (the CLI flags)."""
+
+    frames: int = 16
+    size: int = 112
+    num_classes: int = 400
+    rounds: int = 7  # batch-1 latency rounds
+    calls: int = 3  # timed calls per case per round (batch 1)
+    warmup: int = 3
+    throughput_batch: int = 8
+    throughput_rounds: int = 4
+    train_batch: int = 16
+    train_rounds: int = 4
+    train_warmup: int = 2
+    tflite: bool = True
+    int8: bool = True
+    tflite_threads: int = 0  # 0: the number of CPUs
+    calibration_clips: int = 4
+    memory: bool = True
+    seed: int = 0
+    # Options for the XwiseNet-family presets only, e.g. {"width": 0.5} for tiny test models.
+    xwisenet_overrides: dict = field(default_factory=dict)
+
+    @property
+    def clip_shape(self) -> tuple[int, int, int, int]:
+        return (self.frames, self.size, self.size, 3)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@contextlib.contextmanager
+def batch_norm_fusion(enabled: bool):
+    """Sets `xwisenet_tf.layers.BatchNorm.fused_training` for the duration (tracing reads it)."""
+    from xwisenet_tf.layers import BatchNorm
+
+    previous = BatchNorm.fused_training
+    BatchNorm.fused_training = enabled
+    try:
+        yield
+    finally:
+        BatchNorm.fused_training = previous
+
+
+def build_model(case: Case, settings: Settings, inference: bool):
+    """The Keras model of `case`; for inference with BatchNorms folded unless `+unfolded`."""
+    from xwisenet_tf.models import XwiseNetSpec, get_model, resolve_spec
+    from xwisenet_tf.optimize import fold_batch_norms
+
+    overrides = dict(case.overrides)
+    if isinstance(resolve_spec(case.model), XwiseNetSpec):
+        overrides = {**settings.xwisenet_overrides, **overrides}
+    model = get_model(
+        case.model, settings.num_classes, input_shape=settings.clip_shape, **overrides
+    )
+    if inference and case.fold_bn:
+        model = fold_batch_norms(model)
+    return model
+
+
+def randomize_batch_norm_statistics(model, seed: int = 0) -> None:
+    """Non-trivial moving statistics, so that folding them (and checking it) is real work."""
+    rng = np.random.default_rng(seed)
+    for weight in model.non_trainable_weights:
+        if weight.path.endswith("moving_mean"):
+            weight.assign(rng.normal(0, 0.1, weight.shape).astype("float32"))
+        elif weight.path.endswith("moving_variance"):
+            weight.assign(rng.uniform(0.5, 1.5, weight.shape).astype("float32"))
+
+
+def inference_models(cases: list[Case], settings: Settings) -> dict:
+    """Inference models of `cases`; a base and its variants share one set of weights.
+
+    Each base model is built once with random weights and BatchNorm statistics; a case gets it
+    with BatchNorms folded (or not, for `+unfolded`), so variants can be checked against their
+    base for equal outputs.
+    """
+    from xwisenet_tf.bench.cases import parse_case
+    from xwisenet_tf.optimize import fold_batch_norms
+
+    raw, out = {}, {}
+    for case in cases:
+        if case.base not in raw:
+            raw[case.base] = build_model(parse_case(case.base), settings, inference=False)
+            randomize_batch_norm_statistics(raw[case.base], settings.seed)
+        out[case.key] = fold_batch_norms(raw[case.base]) if case.fold_bn else raw[case.base]
+    return out
+
+
+def random_clips(settings: Settings, batch: int, seed_offset: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(settings.seed + seed_offset)
+    return rng.standard_normal((batch, *settings.clip_shape)).astype("float32")
+
+
+def inference_call(model, clips: np.ndarray, jit_compile: bool = False):
+    """A blocking zero-argument call: the compiled model on a fixed batch, result to NumPy."""
+    import tensorflow as tf
+
+    fn = tf.function(lambda x: model(x, training=False), jit_compile=jit_compile)
+    x = tf.constant(clips)
+    return lambda: fn(x).numpy()
+
+
+def training_call(model, case: Case, clips: np.ndarray, num_classes: int, seed: int = 0):
+    """A blocking zero-argument call: one `train_on_batch` step (Adam, cross-entropy)."""
+    import keras
+    import tensorflow as tf
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        jit_compile=case.jit_compile,
+    )
+    labels = np.random.default_rng(seed).integers(0, num_classes, len(clips)).astype("int32")
+    x, y = tf.constant(clips), tf.constant(labels)
+
+    def step():
+        with batch_norm_fusion(case.fused_bn):
+            return model.train_on_batch(x, y)
+
+    return step
+
+
+def convert_tflite(model, quantization: str, calibration: np.ndarray | None) -> dict:
+    """TFLite flatbuffer of `model` (batch 1) with the conversion time, or the error."""
+    from xwisenet_tf.export import convert_to_tflite
+
+    start = time.perf_counter()
+    try:
+        content = convert_to_tflite(model, 1, quantization, calibration_data=calibration)
+    except Exception as e:  # noqa: BLE001 - reported in the table, the run goes on
+        return {"error": f"{type(e).__name__}: {str(e)[:300]}"}
+    return {
+        "content": content,
+        "convert_s": round(time.perf_counter() - start, 1),
+        "size_mb": round(len(content) / 2**20, 2),
+    }
+
+
+def tflite_call(content: bytes, clip: np.ndarray, num_threads: int) -> tuple:
+    """(blocking zero-argument call, delegate note): `invoke()` of a LiteRT interpreter with
+    its input set.
+
+    The interpreter applies the XNNPACK delegate by default. When XNNPACK refuses the graph
+    (it does for the int8 3D-ResNets: "failed to create XNNPACK runtime" at a residual ADD),
+    the model runs on TFLite's builtin kernels instead and the note says so.
+    """
+    from xwisenet_tf.export.tflite import TFLiteModel
+
+    try:
+        runner = TFLiteModel(content, num_threads=num_threads)
+        runner.set_input(clip)
+        return runner.invoke, "xnnpack"
+    except RuntimeError as e:
+        error = str(e).split("failed to create XNNPACK runtime")[-1].strip()[:200]
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    interpreter = Interpreter(
+        model_content=bytes(content),
+        num_threads=num_threads,
+        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
+    interpreter.allocate_tensors()
+    detail = interpreter.get_input_details()[0]
+    scale, zero_point = detail["quantization"]
+    x = np.asarray(clip).reshape(detail["shape"])
+    if scale and np.issubdtype(detail["dtype"], np.integer):
+        x = np.round(x / scale + zero_point)
+    interpreter.set_tensor(detail["index"], x.astype(detail["dtype"]))
+    return interpreter.invoke, f"builtin kernels (XNNPACK failed: {error or 'runtime'})"

@@ -1,0 +1,298 @@
+"""Benchmark results as JSON, Markdown tables and the latency-vs-MACs trade-off plot."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from xwisenet_tf.bench.cases import VARIANT_TITLES
+
+
+def write_json(result: dict, path: str) -> str:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(result, f, indent=1)
+        f.write("\n")
+    return path
+
+
+def _f(value, digits: int = 1, missing: str = "–") -> str:
+    if value is None:
+        return missing
+    return f"{value:.{digits}f}"
+
+
+def _spread(stats: dict | None, unit: str = "ms", digits: int = 1) -> str:
+    if not stats or f"median_{unit}" not in stats:
+        return "–"
+    return (
+        f"{stats[f'median_{unit}']:.{digits}f} "
+        f"[{stats[f'p10_{unit}']:.{digits}f}–{stats[f'p90_{unit}']:.{digits}f}]"
+    )
+
+
+def _ratio(row: dict, key: str, digits: int = 2) -> str:
+    value = row.get("ratios", {}).get(key)
+    if not value:
+        return "–"
+    return f"{value['median']:.{digits}f} ({value['min']:.{digits}f}–{value['max']:.{digits}f})"
+
+
+def _clips(stats: dict | None) -> str:
+    return _f(stats.get("clips_per_s"), 2) if stats else "–"
+
+
+def _tflite(stats: dict | None) -> str:
+    if not stats:
+        return "–"
+    if "error" in stats:
+        return "failed"
+    mark = "" if stats.get("delegate", "xnnpack") == "xnnpack" else " †"
+    return _spread(stats) + mark
+
+
+def machine_line(result: dict) -> str:
+    m = result["machine"]
+    return (
+        f"{m.get('cpu')}, {m.get('cpus')} CPUs, {m.get('memory_gb')} GB; load average "
+        f"{m.get('load_average_start')} at start, {m.get('load_average_end')} at end; "
+        f"TensorFlow {m.get('tensorflow')} (oneDNN {'on' if m.get('onednn') else 'off'}), "
+        f"Keras {m.get('keras')}, ai-edge-litert {m.get('ai_edge_litert')} "
+        f"({m.get('tflite_threads')} threads); commit {m.get('git_commit')}"
+    )
+
+
+def markdown(result: dict) -> str:
+    """The run as Markdown: main table, TFLite table, optimisation effects, ratios, targets."""
+    s = result["settings"]
+    ref = s["reference"]
+    rows = result["cases"]
+    base_rows = [r for r in rows if not r["variant"]]
+    shape = f"{s['frames']}x{s['size']}x{s['size']}"
+    lines = [
+        f"Input {shape}x3, {s['num_classes']} classes. Machine: {machine_line(result)}. "
+        f"Run took {result['duration_s'] / 60:.1f} min.",
+        "",
+        f"Latencies: median [10th–90th percentile] over {s['rounds']} interleaved rounds x "
+        f"{s['calls']} calls after {s['warmup']} warm-up calls; ratios `vs {ref}` are medians of "
+        "per-round ratios (min–max over rounds). Inference models have their BatchNorms folded "
+        "(`fold_batch_norms`); training uses the fused BatchNorm kernel, Adam, cross-entropy. "
+        "Peak memory: resident set above a bare TensorFlow process, in a subprocess per model. "
+        "GMAC/s = MACs / median time (training: 3 x MACs per clip, an estimate).",
+        "",
+        f"| case | conv | params (M) | GMACs | Keras b1 ms | b1 vs {ref} | "
+        f"b{s['throughput_batch']} clips/s | train clips/s (b{s['train_batch']}) | "
+        f"train vs {ref} | peak MB infer / train | GMAC/s b1 / b{s['throughput_batch']} / train |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for r in base_rows:
+        g = r.get("gmacs_per_s", {})
+        mem = r.get("memory") or {}
+        mem_text = (
+            "failed"
+            if "error" in mem
+            else f"{_f(mem.get('infer_peak_mb'), 0)} / {_f(mem.get('train_peak_mb'), 0)}"
+        )
+        lines.append(
+            f"| {r['key']} | {r['conv_type']} | {r['params'] / 1e6:.2f} | {r['macs'] / 1e9:.2f} | "
+            f"{_spread(r.get('keras_b1'))} | {_ratio(r, 'keras_b1_vs_reference')} | "
+            f"{_clips(r.get('keras_b8'))} | {_clips(r.get('train'))} | "
+            f"{_ratio(r, 'train_clips_vs_reference')} | {mem_text} | "
+            f"{_f(g.get('keras_b1'), 0)} / {_f(g.get('keras_b8'), 0)} / "
+            f"{_f(g.get('train_approx'), 0)} |"
+        )
+    tflite_rows = [r for r in base_rows if "tflite_fp32" in r]
+    if tflite_rows:
+        lines += [
+            "",
+            f"TFLite (ai-edge-litert, {result['machine'].get('tflite_threads')} threads, batch 1, "
+            "`invoke()` only; int8 = full integer, calibrated on random clips):",
+            "",
+            f"| case | fp32 ms | int8 ms | int8 / fp32 | fp32 vs {ref} | int8 vs {ref} | "
+            "GMAC/s fp32 / int8 | MB fp32 / int8 |",
+            "|---|--:|--:|--:|--:|--:|--:|--:|",
+        ]
+        for r in tflite_rows:
+            g = r.get("gmacs_per_s", {})
+            fp32, int8 = r.get("tflite_fp32", {}), r.get("tflite_int8", {})
+            lines.append(
+                f"| {r['key']} | {_tflite(fp32)} | {_tflite(int8)} | {_ratio(r, 'int8_vs_fp32')} | "
+                f"{_ratio(r, 'tflite_fp32_vs_reference')} | {_ratio(r, 'tflite_int8_vs_reference')} | "
+                f"{_f(g.get('tflite_fp32'), 0)} / {_f(g.get('tflite_int8'), 0)} | "
+                f"{_f(fp32.get('size_mb'), 1)} / {_f(int8.get('size_mb'), 1)} |"
+            )
+        failed = [
+            f"{r['key']} {q}: {r[q]['error']}"
+            for r in tflite_rows
+            for q in ("tflite_fp32", "tflite_int8")
+            if "error" in r.get(q, {})
+        ]
+        lines += [f"- conversion failed: {text}" for text in failed]
+        lines += [
+            f"- † {r['key']} {q[7:]}: ran on {r[q]['delegate']}"
+            for r in tflite_rows
+            for q in ("tflite_fp32", "tflite_int8")
+            if r.get(q, {}).get("delegate", "xnnpack") != "xnnpack"
+        ]
+    variants = [r for r in rows if r["variant"]]
+    if variants:
+        lines += [
+            "",
+            "Optimisation effects (same run; time ratio variant / default, median of per-round "
+            "ratios: > 1 means the default configuration is faster):",
+            "",
+            "| variant | what changes | measurement | variant | default | time variant / default |",
+            "|---|---|---|--:|--:|--:|",
+        ]
+        by_key = {r["key"]: r for r in rows}
+        for r in variants:
+            base = by_key.get(r["base"], {})
+            for kind, label, unit in (
+                ("keras_b1", "Keras batch-1 latency (ms)", "ms"),
+                ("keras_b8", f"Keras batch-{s['throughput_batch']} time (ms)", "ms"),
+                ("train", f"training clips/s (b{s['train_batch']})", None),
+            ):
+                if kind not in r:
+                    continue
+                value = r[kind]["clips_per_s"] if unit is None else r[kind]["median_ms"]
+                base_value = (base.get(kind) or {}).get(
+                    "clips_per_s" if unit is None else "median_ms"
+                )
+                ratio_key = "train_time_vs_base" if kind == "train" else f"{kind}_vs_base"
+                first = r[kind].get("first_call_s")
+                lines.append(
+                    f"| {r['key']} | {VARIANT_TITLES.get(r['variant'], r['variant'])} | {label}"
+                    f"{f' (first call {first:.0f} s)' if first and first > 5 else ''} | "
+                    f"{_f(value, 2)} | {_f(base_value, 2)} | {_ratio(r, ratio_key)} |"
+                )
+    checks = [r for r in rows if "output_check" in r]
+    if checks:
+        lines += [""] + [
+            f"- outputs of {r['key']} vs {r['base']} (same weights and clip): max |diff| "
+            f"{r['output_check']['max_abs_diff']:.1e}, same top-1: "
+            f"{'yes' if r['output_check']['same_top1'] else 'NO'}"
+            for r in checks
+        ]
+    if result.get("ratios"):
+        lines += ["", "Within-run ratios (median over rounds):", ""]
+        lines += [f"- {name}: **{value:.3f}**" for name, value in result["ratios"].items()]
+    if result.get("targets"):
+        lines += [
+            "",
+            "Targets (issue item 2):",
+            "",
+            "| target | case | measured | needed | met |",
+            "|---|---|--:|--:|---|",
+        ]
+        for t in result["targets"]:
+            met = {True: "yes", False: "**no**", None: "not measured"}[t["met"]]
+            lines.append(
+                f"| {t['meaning']} | {t['case']} | {_f(t['value'], 3)} | {t['op']} "
+                f"{t['threshold']} | {met} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown(result: dict, path: str, title: str = "XwiseNet speed benchmark") -> str:
+    command = result.get("command")
+    header = [f"# {title}", ""]
+    if command:
+        header += ["```", command, "```", ""]
+    with open(path, "w") as f:
+        f.write("\n".join(header) + markdown(result))
+    return path
+
+
+_MARKERS = {"resnet3d-18": "o", "resnet3d-34": "^", "resnet3d-50": "*"}
+
+
+def _marker(model: str) -> str:
+    if model in _MARKERS:
+        return _MARKERS[model]
+    return "s" if model.startswith("shufflenet") else "D"
+
+
+def plot(result: dict, path: str) -> str:
+    """Trade-off plot like the paper's Fig. 5/7: GMACs on x, bubble area ~ parameters.
+
+    Left: Keras batch-1 latency (and TFLite fp32 as hollow markers); right: training clips/s.
+    Dashed lines are constant GMAC/s through the reference model: a model above the line
+    (left panel) gets less work done per second than the reference.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in result["cases"] if not r["variant"]]
+    ref = result["settings"]["reference"]
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    panels = (
+        (axes[0], "keras_b1", "median_ms", "Keras batch-1 latency (ms)"),
+        (
+            axes[1],
+            "train",
+            "clips_per_s",
+            f"training clips/s (batch {result['settings']['train_batch']})",
+        ),
+    )
+    for ax, kind, field, ylabel in panels:
+        for i, r in enumerate(rows):
+            if kind not in r:
+                continue
+            x, y = r["macs"] / 1e9, r[kind][field]
+            size = max(20.0, 25.0 * r["params"] / 1e6)
+            color = colors[i % len(colors)]
+            ax.scatter(
+                x,
+                y,
+                s=size,
+                marker=_marker(r["model"]),
+                color=color,
+                alpha=0.6,
+                edgecolors="black",
+                linewidths=0.5,
+                label=r["key"],
+            )
+            if kind == "keras_b1" and "median_ms" in r.get("tflite_fp32", {}):
+                ax.scatter(
+                    x,
+                    r["tflite_fp32"]["median_ms"],
+                    s=size,
+                    marker=_marker(r["model"]),
+                    facecolors="none",
+                    edgecolors=color,
+                    linewidths=1.0,
+                )
+            ax.annotate(r["key"], (x, y), textcoords="offset points", xytext=(6, 4), fontsize=8)
+        reference = next((r for r in rows if r["key"] == ref and kind in r), None)
+        if reference:
+            import numpy as np
+
+            xs = np.geomspace(
+                min(r["macs"] for r in rows) / 1e9 * 0.7,
+                max(r["macs"] for r in rows) / 1e9 * 1.4,
+                20,
+            )
+            x0, y0 = reference["macs"] / 1e9, reference[kind][field]
+            line = y0 * xs / x0 if kind == "keras_b1" else y0 * x0 / xs
+            ax.plot(xs, line, "--", color="gray", linewidth=0.8, label=f"same GMAC/s as {ref}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("GMACs per clip")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].set_title("Latency vs MACs (filled: Keras, hollow: TFLite fp32; area ~ params)")
+    axes[1].set_title("Training throughput vs MACs (area ~ params)")
+    axes[1].legend(fontsize=7, loc="best")
+    s = result["settings"]
+    fig.suptitle(
+        f"{s['frames']}x{s['size']}x{s['size']} clips, {result['machine'].get('cpus')} CPUs "
+        f"({result['machine'].get('cpu')})",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
