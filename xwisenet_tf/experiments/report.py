@@ -166,10 +166,20 @@ def _accuracy_table(
 
 def _ranking(pairs: list[tuple[str, float]]) -> str:
     ordered = sorted(pairs, key=lambda p: -p[1])
-    text = ordered[0][0]
+    text = f"{ordered[0][0]} {ordered[0][1]:.2f}"
     for (_, previous), (name, value) in zip(ordered, ordered[1:], strict=False):
-        text += (" = " if abs(value - previous) < 1e-9 else " > ") + name
+        text += (" = " if abs(value - previous) < 1e-9 else " > ") + f"{name} {value:.2f}"
     return text
+
+
+def _short(exp: Experiment) -> str:
+    if exp.table == "2":
+        return figures.CONV_NAMES[exp.overrides["conv_type"]]
+    if exp.table == "4" and exp.model == "xwisenet":
+        return (exp.overrides.get("block") or "no block").upper().replace("NO BLOCK", "no block")
+    if exp.table == "4":
+        return f"3D-ResNet-{exp.model[-2:]}"
+    return exp.label
 
 
 def _checks(table: str, exps: list[Experiment], found: dict[str, dict]) -> list[str]:
@@ -181,11 +191,13 @@ def _checks(table: str, exps: list[Experiment], found: dict[str, dict]) -> list[
         groups.setdefault(key, []).append(exp)
     for key, members in groups.items():
         ours = [
-            (e.label, found[e.slug]["video_accuracy"])
+            (_short(e), 100 * found[e.slug]["video_accuracy"])
             for e in members
             if e.slug in found and found[e.slug].get("video_accuracy") is not None
         ]
-        paper = [(e.label, e.paper.paper_accuracy) for e in members if e.paper and e.slug in found]
+        paper = [
+            (_short(e), e.paper.paper_accuracy) for e in members if e.paper and e.slug in found
+        ]
         if len(ours) < 2:
             continue
         prefix = f"{key}: " if table == "2" else ""
@@ -286,12 +298,12 @@ def _figures(
         panels = []
         for source in ("paper", "ours"):
             points = []
-            for e in exps:
+            for e in experiments("2"):
                 done = found.get(e.slug)
                 conv = e.overrides["conv_type"]
                 label = f"{e.model[-2:]} {figures.CONV_NAMES[conv]}"
                 color, marker = figures.CONV_COLORS[conv], figures.DEPTH_MARKERS[e.model]
-                if source == "paper" and done:
+                if source == "paper":
                     p = e.paper
                     points.append(
                         figures.Point(
@@ -317,8 +329,7 @@ def _figures(
             panels.append((_panel_title(source, found), points))
         legend = [(figures.CONV_NAMES[c], figures.CONV_COLORS[c], "o") for c in CONV_ORDER]
         legend += [
-            (f"3D-ResNet-{m[-2:]}", "white", figures.DEPTH_MARKERS[m])
-            for m in sorted({e.model for e in exps if e.slug in found})
+            (f"3D-ResNet-{m[-2:]}", "white", marker) for m, marker in figures.DEPTH_MARKERS.items()
         ]
         path = os.path.join(figures_dir, "fig5_table2_tradeoff.png")
         figures.tradeoff_figure(panels, path, "Fig. 5: convolution types (Table II)", legend)
@@ -342,9 +353,9 @@ def _figures(
         panels = []
         for source in ("paper", "ours"):
             points = []
-            for e in exps:
+            for e in experiments("4"):
                 done = found.get(e.slug)
-                if not done:
+                if not done and source == "ours":
                     continue
                 if e.model == "xwisenet":
                     block = e.overrides.get("block") or "none"
@@ -359,7 +370,7 @@ def _figures(
                             label, p.paper_macs_g, p.paper_accuracy, p.paper_params_m, color
                         )
                     )
-                elif done.get("video_accuracy") is not None:
+                elif done and done.get("video_accuracy") is not None:
                     points.append(
                         figures.Point(
                             label,
