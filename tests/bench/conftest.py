@@ -7,6 +7,7 @@ TINY_ARGS = [
     "--xwisenet_width=0.5",
     "--xwisenet_stage_repeats=1,1,1",
     "--train_batch=2",
+    "--sweep_train_batch=2",
     "--throughput_batch=2",
     "--rounds=2",
     "--calls=1",

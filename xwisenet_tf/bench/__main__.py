@@ -8,6 +8,7 @@ and int8, peak memory) takes about an hour on 2 cores.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shlex
 import sys
@@ -57,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--sweep_frames", default="8,16,32,64", help="sweep: frame counts at --size")
     p.add_argument("--sweep_sizes", default="112,160,224", help="sweep: sizes at --frames")
     p.add_argument("--sweep_models", default="xwisenet", help="sweep: cases to scale")
+    p.add_argument(
+        "--sweep_train_batch",
+        type=int,
+        default=4,
+        help="sweep: training batch (16 at 64 frames or 224 px needs ~14 GB for XwiseNet)",
+    )
     p.add_argument(
         "--profile_models", default="xwisenet,resnet3d-18", help="profile: cases to profile"
     )
@@ -135,7 +142,7 @@ def cmd_run(args, argv) -> dict:
 def cmd_sweep(args, argv) -> dict:
     from xwisenet_tf.bench import sweep
 
-    settings = _settings(args)
+    settings = dataclasses.replace(_settings(args), train_batch=args.sweep_train_batch)
     frames = [int(v) for v in args.sweep_frames.split(",") if v]
     sizes = [int(v) for v in args.sweep_sizes.split(",") if v]
     if args.quick:
