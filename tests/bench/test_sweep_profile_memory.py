@@ -71,3 +71,18 @@ def test_peak_memory_subprocess_reports_inference_and_training():
     assert "error" not in memory, memory
     assert memory["baseline_mb"] > 50  # a process with TensorFlow loaded
     assert 0 <= memory["infer_peak_mb"] <= memory["train_peak_mb"]
+
+
+def test_runtime_configs_run_in_their_own_subprocesses():
+    from xwisenet_tf.bench.runtime import markdown, run_runtime
+
+    settings = Settings(**{**TINY.as_dict(), "rounds": 1, "calls": 1, "train_rounds": 0})
+    result = run_runtime(
+        ["onednn-off", "inter-op-1"], settings, reference="shufflenet3d-1.0x", repeats=1
+    )
+    runs = {name: items[0] for name, items in result["runs"].items()}
+    assert "error" not in runs["onednn-off"], runs
+    assert runs["onednn-off"]["onednn"] is False
+    assert runs["inter-op-1"]["inter_op_threads"] == 1 and runs["inter-op-1"]["onednn"]
+    assert result["summary"]["inter-op-1"]["latency_ratio"] > 0
+    assert "| inter-op-1 |" in markdown(result)

@@ -4,7 +4,8 @@
     python -m xwisenet_tf.bench run --quick     # xwisenet, xwisenet-fast, resnet3d-18: minutes
     python -m xwisenet_tf.bench sweep           # xwisenet latency/training vs frames and size
     python -m xwisenet_tf.bench profile         # where the time goes, per op and per layer kind
-    python -m xwisenet_tf.bench all             # the three, into one directory
+    python -m xwisenet_tf.bench runtime         # oneDNN on/off, thread pools (subprocesses)
+    python -m xwisenet_tf.bench all             # run, sweep and profile into one directory
 
 Each writes Markdown, JSON and (run, sweep) a PNG plot into `--out_dir` (default
 `bench_results/`). Cases are interleaved round-robin and ratios are taken within a round,
@@ -13,5 +14,5 @@ because absolute times on a shared machine drift. See `docs/performance.md` for 
 Modules: `cases` (what is measured), `timing` (interleaving, statistics), `measure` (models and
 the timed calls), `memory` (peak memory in a subprocess), `run` (the side-by-side run),
 `sweep` (scaling with frames and image size), `profile` (TensorFlow profiler per op / layer),
-`report` (Markdown, JSON, plot).
+`runtime` (settings fixed at TensorFlow start-up), `report` (Markdown, JSON, plot).
 """

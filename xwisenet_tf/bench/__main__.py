@@ -16,7 +16,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-SUBCOMMANDS = ("run", "sweep", "profile", "all")
+SUBCOMMANDS = ("run", "sweep", "profile", "runtime", "all")
 
 
 def _log(message: str) -> None:
@@ -44,8 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=int, default=16)
     p.add_argument("--size", type=int, default=112)
     p.add_argument("--num_classes", type=int, default=400)
-    p.add_argument("--rounds", type=int, default=None, help="batch-1 latency rounds (7)")
-    p.add_argument("--calls", type=int, default=None, help="timed calls per case per round (3)")
+    p.add_argument("--rounds", type=int, default=None, help="batch-1 latency rounds (15)")
+    p.add_argument("--calls", type=int, default=None, help="timed calls per case per round (1)")
     p.add_argument("--throughput_batch", type=int, default=8)
     p.add_argument("--throughput_rounds", type=int, default=None, help="0 skips (4)")
     p.add_argument("--train_batch", type=int, default=16)
@@ -69,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--profile_steps", type=int, default=None, help="profiled calls (3)")
     p.add_argument(
+        "--runtime_configs",
+        default="default,onednn-off,inter-op-1",
+        help="runtime: configurations (default, onednn-off, inter-op-1, intra-op-1)",
+    )
+    p.add_argument("--runtime_repeats", type=int, default=2, help="runtime: alternations")
+    p.add_argument(
         "--xwisenet_width", type=float, default=None, help="width of the XwiseNet-family presets"
     )
     p.add_argument(
@@ -89,8 +95,8 @@ def _settings(args):
         frames=args.frames,
         size=args.size,
         num_classes=args.num_classes,
-        rounds=pick(args.rounds, 7, 3),
-        calls=pick(args.calls, 3, 2),
+        rounds=pick(args.rounds, 15, 6),
+        calls=pick(args.calls, 1, 1),
         warmup=2 if quick else 3,
         throughput_batch=args.throughput_batch,
         throughput_rounds=pick(args.throughput_rounds, 4, 2),
@@ -170,10 +176,25 @@ def cmd_profile(args, argv) -> dict:
     return result
 
 
+def cmd_runtime(args, argv) -> dict:
+    from xwisenet_tf.bench import runtime
+
+    configs = [c for c in args.runtime_configs.split(",") if c]
+    result = runtime.run_runtime(
+        configs, _settings(args), reference=args.reference, repeats=args.runtime_repeats, log=_log
+    )
+    result["command"] = _command_line(argv)
+    os.makedirs(args.out_dir, exist_ok=True)
+    paths = runtime.write(result, args.out_dir)
+    print(runtime.markdown(result))
+    _log("wrote " + ", ".join(paths))
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
-    commands = {"run": cmd_run, "sweep": cmd_sweep, "profile": cmd_profile}
+    commands = {"run": cmd_run, "sweep": cmd_sweep, "profile": cmd_profile, "runtime": cmd_runtime}
     if args.command == "all":
         for name in ("run", "sweep", "profile"):
             commands[name](args, argv)

@@ -174,8 +174,16 @@ def markdown(result: dict) -> str:
             for r in checks
         ]
     if result.get("ratios"):
-        lines += ["", "Within-run ratios (median over rounds):", ""]
-        lines += [f"- {name}: **{value:.3f}**" for name, value in result["ratios"].items()]
+        lines += [
+            "",
+            "Within-run ratios: median of per-round ratios (ratio of the overall medians):",
+            "",
+        ]
+        of_medians = result.get("ratios_of_medians", {})
+        lines += [
+            f"- {name}: **{value:.3f}** ({_f(of_medians.get(name), 3)})"
+            for name, value in result["ratios"].items()
+        ]
     if result.get("targets"):
         lines += [
             "",

@@ -123,6 +123,7 @@ def run_benchmark(
         "cases": [rows[c.key] for c in cases],
     }
     result["ratios"] = key_ratios(result, reference, subject)
+    result["ratios_of_medians"] = key_ratios(result, reference, subject, "of_medians")
     result["targets"] = check_targets(result, subject)
     return result
 
@@ -217,13 +218,9 @@ def _fill_rows(rows, cases, timed, settings, reference) -> None:
             row[kind] = {**row.get(kind, {}), **stats}
             gmacs[kind] = round(batch * macs / stats["median_ms"] / 1e6, 1)
             if reference in timed[kind] and c.key != reference:
-                ratios[f"{kind}_vs_reference"] = timing.ratio_summary(
-                    timing.round_ratios(timed[kind], c.key, reference)
-                )
+                ratios[f"{kind}_vs_reference"] = timing.compare(timed[kind], c.key, reference)
             if c.variant and c.base in timed[kind]:
-                ratios[f"{kind}_vs_base"] = timing.ratio_summary(
-                    timing.round_ratios(timed[kind], c.key, c.base)
-                )
+                ratios[f"{kind}_vs_base"] = timing.compare(timed[kind], c.key, c.base)
         if c.key in timed.get("train", {}):
             stats = timing.summarize(timed["train"][c.key], scale=1.0, unit="s")
             stats["clips_per_s"] = round(settings.train_batch / stats["median_s"], 2)
@@ -231,54 +228,25 @@ def _fill_rows(rows, cases, timed, settings, reference) -> None:
             # A training step costs about 3 forward passes (forward, input and weight gradients).
             gmacs["train_approx"] = round(3 * macs * stats["clips_per_s"] / 1e9, 1)
             if reference in timed["train"] and c.key != reference:
-                inverse = timing.round_ratios(timed["train"], reference, c.key)
-                ratios["train_clips_vs_reference"] = timing.ratio_summary(inverse)
+                # clips/s ratio = reference step time / this step time
+                ratios["train_clips_vs_reference"] = timing.compare(
+                    timed["train"], reference, c.key
+                )
             if c.variant and c.base in timed["train"]:
-                ratios["train_time_vs_base"] = timing.ratio_summary(
-                    timing.round_ratios(timed["train"], c.key, c.base)
-                )
+                ratios["train_time_vs_base"] = timing.compare(timed["train"], c.key, c.base)
         if c.key in timed.get("tflite_int8", {}) and c.key in timed.get("tflite_fp32", {}):
-            per_round = [
-                a / b
-                for a, b in zip(
-                    _round_medians(timed["tflite_int8"][c.key]),
-                    _round_medians(timed["tflite_fp32"][c.key]),
-                    strict=True,
-                )
-            ]
-            ratios["int8_vs_fp32"] = timing.ratio_summary(per_round)
-        if "tflite_fp32" in timed and reference in timed["tflite_fp32"] and c.key != reference:
-            for label in ("tflite_fp32", "tflite_int8"):
-                if c.key in timed.get(label, {}) and reference in timed.get(label, {}):
-                    ratios[f"{label}_vs_reference"] = timing.ratio_summary(
-                        [
-                            a / b
-                            for a, b in zip(
-                                _round_medians(timed[label][c.key]),
-                                _round_medians(timed[label][reference]),
-                                strict=True,
-                            )
-                        ]
-                    )
+            pair = {"int8": timed["tflite_int8"][c.key], "fp32": timed["tflite_fp32"][c.key]}
+            ratios["int8_vs_fp32"] = timing.compare(pair, "int8", "fp32")
         row["gmacs_per_s"] = gmacs
         row["ratios"] = ratios
 
 
-def _round_medians(timed_case: dict) -> list[float]:
-    import statistics
-
-    return [statistics.median(r) for r in timed_case["rounds"]]
-
-
-def _case(result: dict, key: str) -> dict | None:
-    return next((c for c in result["cases"] if c["key"] == key), None)
-
-
-def key_ratios(result: dict, reference: str, subject: str) -> dict:
+def key_ratios(result: dict, reference: str, subject: str, statistic: str = "median") -> dict:
     """The headline within-run ratios, each the median of per-round ratios.
 
     The subject (and the rest of its family) against the reference, int8 against fp32, and
     every variant against its base (time ratios: > 1 means the default configuration is faster).
+    `statistic`: "median" (of per-round ratios) or "of_medians" (ratio of overall medians).
     """
     b8 = result["settings"]["throughput_batch"]
     names = {
@@ -300,12 +268,12 @@ def key_ratios(result: dict, reference: str, subject: str) -> dict:
         ratios = row.get("ratios", {})
         if row["variant"]:
             for key, name in variant_names.items():
-                if key in ratios:
-                    out[name.format(row["key"], row["base"])] = ratios[key]["median"]
+                if statistic in ratios.get(key, {}):
+                    out[name.format(row["key"], row["base"])] = ratios[key][statistic]
         elif row["model"].startswith(family):
             for key, name in names.items():
-                if key in ratios:
-                    out[name.format(row["key"])] = ratios[key]["median"]
+                if statistic in ratios.get(key, {}):
+                    out[name.format(row["key"])] = ratios[key][statistic]
     return out
 
 

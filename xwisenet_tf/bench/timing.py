@@ -78,14 +78,25 @@ def round_ratios(timed: dict, key: str, reference: str) -> list[float]:
     ]
 
 
-def ratio_summary(ratios: list[float]) -> dict:
-    """Median, min and max of per-round ratios."""
-    return {
+def ratio_summary(ratios: list[float], of_medians: float | None = None) -> dict:
+    """Median, min and max of per-round ratios (and, if given, the ratio of overall medians)."""
+    out = {
         "median": _round(statistics.median(ratios), 4),
         "min": _round(min(ratios), 4),
         "max": _round(max(ratios), 4),
         "rounds": len(ratios),
     }
+    if of_medians is not None:
+        out["of_medians"] = _round(of_medians, 4)
+    return out
+
+
+def compare(timed: dict, key: str, reference: str) -> dict:
+    """`ratio_summary` of `key` / `reference` times: per-round ratios and ratio of medians."""
+    medians = [
+        statistics.median([t for rnd in timed[k]["rounds"] for t in rnd]) for k in (key, reference)
+    ]
+    return ratio_summary(round_ratios(timed, key, reference), medians[0] / medians[1])
 
 
 def _round(value, digits: int = 3) -> float:
