@@ -1,5 +1,60 @@
-"""Export of trained models: TFLite (and SavedModel), verified against Keras."""
+"""Export of trained models: SavedModel and TFLite (float, fp16, dynamic-range, full int8),
+each verified against the Keras model.
 
-from xwisenet_tf.export.tflite import convert_to_tflite, run_tflite, tflite_op_names
+Public API::
 
-__all__ = ["convert_to_tflite", "run_tflite", "tflite_op_names"]
+    export_model(ExportOptions(...)) -> report           # export.py; writes export_report.json
+    tflite_converter(model, quantization=..., calibration_data=..., int8_io=...)  # the converter
+    convert_to_tflite(model, batch_size=1, quantization="none", ...) -> bytes
+    tflite_op_names(content), non_builtin_ops(content), float_op_names(content)
+    run_tflite(content, inputs, num_threads=None), TFLiteModel(content, num_threads)
+    add_tflite_metadata(content, data), read_tflite_metadata(content_or_path)
+    export_saved_model(model, path, class_names)
+    FramePreprocessing, with_preprocessing(model), to_uint8_frames(clips)
+    read_class_names(path)                                 # .tflite, SavedModel dir or .keras
+    ExportError
+
+Names are imported on first use, so ``import xwisenet_tf.export`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "ExportError": "errors",
+    "ExportOptions": "exporter",
+    "export_model": "exporter",
+    "load_checkpoint": "exporter",
+    "read_report": "exporter",
+    "REPORT_FILE": "exporter",
+    "QUANTIZATIONS": "tflite",
+    "TFLiteModel": "tflite",
+    "add_tflite_metadata": "tflite",
+    "convert_to_tflite": "tflite",
+    "float_op_names": "tflite",
+    "non_builtin_ops": "tflite",
+    "read_tflite_metadata": "tflite",
+    "run_tflite": "tflite",
+    "tflite_converter": "tflite",
+    "tflite_op_names": "tflite",
+    "export_saved_model": "saved_model",
+    "FramePreprocessing": "preprocessing",
+    "to_uint8_frames": "preprocessing",
+    "with_preprocessing": "preprocessing",
+    "read_class_names": "metadata",
+    "read_model_metadata": "metadata",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module = importlib.import_module(f"xwisenet_tf.export.{_LAZY[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'xwisenet_tf.export' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

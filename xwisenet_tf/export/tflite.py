@@ -1,24 +1,175 @@
-"""TFLite conversion, op inspection and execution with the LiteRT interpreter."""
+"""TFLite conversion (float, fp16, dynamic-range, full int8), op inspection, metadata and
+execution with the LiteRT interpreter (``ai-edge-litert``).
+
+Every conversion goes through one function, `tflite_converter`: the Keras model is wrapped in a
+SavedModel serving signature with a static batch-1 input (`xwisenet_tf.export.saved_model`) and
+converted with ``tf.lite.TFLiteConverter.from_saved_model``, allowing TFLite builtin ops only (no
+Flex/SELECT_TF_OPS): a model that needs more fails here rather than on the phone.
+"""
 
 from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Callable, Iterable
 
 import keras
 import numpy as np
 
+from xwisenet_tf.export.errors import ExportError
 
-def convert_to_tflite(model: keras.Model, batch_size: int = 1) -> bytes:
-    """Converts `model` to a float32 TFLite flatbuffer with a static input shape.
+QUANTIZATIONS = ("none", "fp16", "dynamic", "int8")
+NOT_BUILTIN_PREFIXES = ("CUSTOM", "FLEX", "DELEGATE")
+METADATA_NAME = "xwisenet_tf.model"
 
-    Only TFLite builtin ops are allowed (no Flex/SELECT_TF_OPS): a model that needs more fails
-    here rather than on the phone.
+CalibrationData = np.ndarray | Iterable[np.ndarray] | Callable[[], Iterable[np.ndarray]]
+
+
+def check_quantization(quantization: str) -> str:
+    """Returns ``quantization`` if it is one of `QUANTIZATIONS`.
+
+    Raises:
+        ExportError: naming the value and the allowed ones.
+    """
+    if quantization not in QUANTIZATIONS:
+        raise ExportError(
+            f"unknown quantization {quantization!r}; expected one of {', '.join(QUANTIZATIONS)}"
+        )
+    return quantization
+
+
+def tflite_converter(
+    model: keras.Model,
+    quantization: str = "none",
+    calibration_data: CalibrationData | None = None,
+    int8_io: bool = False,
+    batch_size: int = 1,
+):
+    """A configured ``tf.lite.TFLiteConverter`` for `model` (builtin ops only).
+
+    The model is exported to a temporary SavedModel (serving signature ``serving_default``,
+    input named after the model's input layer, output ``probabilities``/``outputs``) with a
+    static input shape ``(batch_size, *model.input_shape[1:])``; the temporary directory lives
+    as long as the converter.
+
+    Args:
+        model: A single-input, single-output Keras model with a fully defined clip shape.
+        quantization: ``"none"`` (float32), ``"fp16"`` (float16 weights), ``"dynamic"`` (int8
+            weights, float activations) or ``"int8"`` (full integer: weights and activations,
+            calibrated on `calibration_data`; float input/output unless `int8_io`).
+        calibration_data: int8 only: representative inputs, an array of clips
+            ``(N, *clip_shape)`` or an iterable of clips (with or without the batch axis) or a
+            zero-argument callable returning such an iterable (called once per conversion).
+        int8_io: int8 only: int8 output and, for float-input models, int8 input (quantisation
+            parameters in the interpreter's input/output details); a uint8-input model
+            (`with_preprocessing`) keeps its uint8 input.
+        batch_size: The static batch size of the input.
+
+    Returns:
+        The converter; call ``.convert()`` (or use `convert_to_tflite`, which also checks the
+        ops and turns converter errors into `ExportError`).
+
+    Raises:
+        ExportError: bad quantization, missing calibration data, or an input shape that is not
+            fully defined.
     """
     import tensorflow as tf
 
-    clips = keras.Input(batch_shape=(batch_size, *model.inputs[0].shape[1:]), name="clips")
-    static = keras.Model(clips, model(clips, training=False), name=model.name)
-    converter = tf.lite.TFLiteConverter.from_keras_model(static)
+    from xwisenet_tf.export.saved_model import build_export_archive
+
+    check_quantization(quantization)
+    if quantization == "int8" and calibration_data is None:
+        raise ExportError("int8 quantization needs calibration_data (representative clips)")
+    if int8_io and quantization != "int8":
+        raise ExportError(f"int8_io needs quantization='int8'; received {quantization!r}")
+    workdir = tempfile.TemporaryDirectory(prefix="xwisenet_tflite_")
+    path = os.path.join(workdir.name, "saved_model")
+    archive, input_spec = build_export_archive(model, batch_size=batch_size)
+    archive.write_out(path, verbose=False)
+    converter = tf.lite.TFLiteConverter.from_saved_model(path, signature_keys=["serving_default"])
+    converter._xwisenet_workdir = workdir  # keeps the SavedModel until the converter is gone
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    return converter.convert()
+    if quantization == "fp16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantization == "dynamic":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif quantization == "int8":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.representative_dataset = _representative_dataset(
+            calibration_data, input_spec.name, tuple(input_spec.shape), input_spec.dtype
+        )
+        if int8_io:
+            if input_spec.dtype == tf.float32:
+                converter.inference_input_type = tf.int8
+            converter.inference_output_type = tf.int8
+    return converter
+
+
+def _representative_dataset(data, input_name: str, shape: tuple, dtype) -> Callable:
+    def generate():
+        items = data() if callable(data) else data
+        count = 0
+        for item in items:
+            clip = np.asarray(item)
+            if clip.shape != shape:
+                clip = clip.reshape(shape)
+            count += 1
+            yield {input_name: clip.astype(dtype.as_numpy_dtype)}
+        if not count:
+            raise ExportError("calibration_data yielded no clip")
+
+    return generate
+
+
+def convert_to_tflite(
+    model: keras.Model,
+    batch_size: int = 1,
+    quantization: str = "none",
+    calibration_data: CalibrationData | None = None,
+    int8_io: bool = False,
+) -> bytes:
+    """Converts `model` to a TFLite flatbuffer with a static input shape, builtin ops only.
+
+    Arguments as in `tflite_converter` (by default float32, batch 1).
+
+    Raises:
+        ExportError: the conversion failed (the message keeps the converter's error lines,
+            e.g. the op that has no builtin kernel) or the result holds non-builtin ops.
+    """
+    converter = tflite_converter(model, quantization, calibration_data, int8_io, batch_size)
+    try:
+        with warnings.catch_warnings():
+            # The int8 calibrator uses tf.lite.Interpreter, which warns it is deprecated.
+            warnings.filterwarnings(
+                "ignore",
+                message="(?s).*tf.lite.Interpreter is deprecated.*|.*Statistics for quantized inputs.*",
+            )
+            content = converter.convert()
+    except ExportError:
+        raise
+    except Exception as e:  # noqa: BLE001 - ConverterError, RuntimeError from the calibrator...
+        raise ExportError(
+            f"TFLite conversion of {model.name} (quantization={quantization}) failed: "
+            f"{_summarize_error(e)}"
+        ) from e
+    foreign = non_builtin_ops(content)
+    if foreign:
+        raise ExportError(
+            f"TFLite conversion of {model.name} (quantization={quantization}) produced "
+            f"non-builtin ops {foreign}; only TFLite builtin ops are allowed"
+        )
+    return content
+
+
+def _summarize_error(error: Exception, limit: int = 600) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    wanted = [line for line in lines if "error" in line.lower() or "op" in line.lower()]
+    text = " | ".join(dict.fromkeys(wanted or lines)) or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def tflite_op_names(content: bytes) -> list[str]:
@@ -39,17 +190,123 @@ def tflite_op_names(content: bytes) -> list[str]:
     return sorted(names)
 
 
-def run_tflite(content: bytes, inputs: np.ndarray, num_threads: int | None = None) -> np.ndarray:
-    """Runs a single-input, single-output TFLite model on each item of `inputs` (batch 1 each)."""
-    from ai_edge_litert.interpreter import Interpreter
+def non_builtin_ops(content: bytes) -> list[str]:
+    """The ops of `content` that are not TFLite builtins (custom, Flex, delegate ops)."""
+    return [op for op in tflite_op_names(content) if op.startswith(NOT_BUILTIN_PREFIXES)]
 
-    interpreter = Interpreter(model_content=content, num_threads=num_threads)
-    interpreter.allocate_tensors()
-    input_detail = interpreter.get_input_details()[0]
-    output_detail = interpreter.get_output_details()[0]
-    outputs = []
-    for item in inputs:
-        interpreter.set_tensor(input_detail["index"], item[None].astype(input_detail["dtype"]))
-        interpreter.invoke()
-        outputs.append(interpreter.get_tensor(output_detail["index"])[0])
-    return np.stack(outputs)
+
+def float_op_names(content: bytes) -> list[str]:
+    """Ops that compute in float32 (a float32 input or output tensor), with their count.
+
+    For a full-integer model this lists only the QUANTIZE/DEQUANTIZE at a float input or
+    output (and the CAST of a uint8 input), i.e. everything else runs on int8.
+    """
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
+    codes = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    counts: dict[str, int] = {}
+    for graph in model.subgraphs:
+        for op in graph.operators:
+            tensors = [graph.tensors[i] for i in [*op.inputs, *op.outputs] if i >= 0]
+            if any(t.type == schema.TensorType.FLOAT32 for t in tensors):
+                op_code = model.operatorCodes[op.opcodeIndex]
+                name = codes[max(op_code.builtinCode, op_code.deprecatedBuiltinCode)]
+                counts[name] = counts.get(name, 0) + 1
+    return [f"{name} x{n}" for name, n in sorted(counts.items())]
+
+
+def add_tflite_metadata(content: bytes, data: dict, name: str = METADATA_NAME) -> bytes:
+    """Returns `content` with ``data`` stored as a JSON metadata entry ``name``.
+
+    TFLite models carry named metadata buffers that interpreters ignore; apps (and
+    `read_tflite_metadata`) read them, so the class names travel inside the ``.tflite`` file.
+    """
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
+    buffer = schema.BufferT()
+    buffer.data = np.frombuffer(json.dumps(data).encode("utf-8"), np.uint8)
+    model.buffers.append(buffer)
+    entry = schema.MetadataT()
+    entry.name = name
+    entry.buffer = len(model.buffers) - 1
+    model.metadata = [m for m in (model.metadata or []) if _metadata_name(m) != name] + [entry]
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def _metadata_name(entry) -> str:
+    name = entry.name
+    return name.decode() if isinstance(name, bytes) else name
+
+
+def read_tflite_metadata(content: bytes | str | os.PathLike, name: str = METADATA_NAME) -> dict:
+    """The JSON metadata entry ``name`` of a TFLite model (bytes or path); ``{}`` if absent."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    if not isinstance(content, bytes | bytearray):
+        with open(os.fspath(content), "rb") as f:
+            content = f.read()
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
+    for entry in model.metadata or []:
+        if _metadata_name(entry) == name:
+            raw = model.buffers[entry.buffer].data
+            return json.loads(np.asarray(raw, np.uint8).tobytes().decode("utf-8"))
+    return {}
+
+
+class TFLiteModel:
+    """A LiteRT interpreter around a single-input, single-output TFLite model.
+
+    Float inputs are quantised and integer outputs dequantised with the tensors' quantisation
+    parameters, so an int8-I/O model is called with the same clips and gives the same kind of
+    scores as a float one. Integer inputs without quantisation parameters (the uint8 frames of
+    a model with preprocessing) are passed as they are.
+    """
+
+    def __init__(self, content: bytes, num_threads: int | None = None):
+        from ai_edge_litert.interpreter import Interpreter
+
+        kwargs = {} if num_threads is None else {"num_threads": num_threads}
+        self.interpreter = Interpreter(model_content=bytes(content), **kwargs)
+        self.interpreter.allocate_tensors()
+        self.input = self.interpreter.get_input_details()[0]
+        self.output = self.interpreter.get_output_details()[0]
+
+    def set_input(self, clip: np.ndarray) -> None:
+        """Sets the input from one clip (with or without the batch axis)."""
+        clip = np.asarray(clip).reshape(self.input["shape"])
+        dtype = self.input["dtype"]
+        scale, zero_point = self.input["quantization"]
+        if np.issubdtype(dtype, np.integer) and scale and np.issubdtype(clip.dtype, np.floating):
+            info = np.iinfo(dtype)
+            clip = np.clip(np.round(clip / scale + zero_point), info.min, info.max)
+        self.interpreter.set_tensor(self.input["index"], clip.astype(dtype))
+
+    def get_output(self) -> np.ndarray:
+        """The output of the last `invoke`, dequantised when it is an integer tensor."""
+        out = self.interpreter.get_tensor(self.output["index"])
+        scale, zero_point = self.output["quantization"]
+        if np.issubdtype(out.dtype, np.integer) and scale:
+            out = (out.astype(np.float32) - zero_point) * scale
+        return out
+
+    def invoke(self) -> None:
+        self.interpreter.invoke()
+
+    def __call__(self, clip: np.ndarray) -> np.ndarray:
+        """Scores of one clip (batch axis removed)."""
+        self.set_input(clip)
+        self.invoke()
+        return self.get_output()[0]
+
+
+def run_tflite(content: bytes, inputs: np.ndarray, num_threads: int | None = None) -> np.ndarray:
+    """Runs a single-input, single-output TFLite model on each item of `inputs` (batch 1 each).
+
+    Quantised (int8/uint8) inputs and outputs are converted as in `TFLiteModel`.
+    """
+    model = TFLiteModel(content, num_threads=num_threads)
+    return np.stack([model(item) for item in inputs])

@@ -1,0 +1,129 @@
+"""Exports a trained checkpoint to SavedModel and/or TFLite, verified against Keras.
+
+    python export.py --checkpoint runs/xwisenet-kth/best.keras --output_dir exported \
+        --tflite --quantize int8 --calibration_data data_cache/kth
+
+Writes the model(s), a metadata sidecar per model (class names, input) and export_report.json
+(size, TFLite ops, agreement with Keras, latency) into --output_dir. The library function is
+`xwisenet_tf.export.export_model`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags, logging  # noqa: E402
+
+from xwisenet_tf.export.exporter import ExportOptions  # noqa: E402
+
+_DEFAULTS = ExportOptions(checkpoint="", output_dir="")
+
+flags.DEFINE_string("checkpoint", None, "A .keras checkpoint, or a training model_dir.")
+flags.DEFINE_string("output_dir", None, "Directory for the exported models and the report.")
+flags.DEFINE_bool("saved_model", False, "Export a SavedModel (signature 'serving_default').")
+flags.DEFINE_bool("tflite", False, "Export a TFLite model (static batch 1).")
+flags.DEFINE_string(
+    "quantize",
+    "none",
+    "TFLite quantization: none (float32), fp16 (float16 weights), dynamic (int8 weights), "
+    "int8 (full integer, calibrated on --calibration_data).",
+)
+flags.DEFINE_integer(
+    "num_frames", None, "Frames per clip of the exported input (default: the checkpoint's)."
+)
+flags.DEFINE_integer(
+    "image_size", None, "Frame height and width of the exported input (default: the checkpoint's)."
+)
+flags.DEFINE_string(
+    "calibration_data",
+    None,
+    "Prepared dataset directory (python -m xwisenet_tf.data.prepare) for int8 calibration and "
+    "verification. Default: the checkpoint's training data, else the synthetic dataset.",
+)
+flags.DEFINE_integer(
+    "num_calibration_clips", _DEFAULTS.num_calibration_clips, "Clips to calibrate int8."
+)
+flags.DEFINE_string(
+    "calibration_split", _DEFAULTS.calibration_split, "Split of the calibration clips."
+)
+flags.DEFINE_string(
+    "verify_split", None, "Split of the verification clips (default: test, else validation)."
+)
+flags.DEFINE_integer(
+    "num_verify_clips",
+    _DEFAULTS.num_verify_clips,
+    "Clips on which the export is compared with Keras.",
+)
+flags.DEFINE_bool(
+    "include_preprocessing",
+    False,
+    "The exported model takes uint8 RGB frames [0, 255] and normalises them itself.",
+)
+flags.DEFINE_bool("int8_io", False, "With --quantize int8: int8 input/output tensors.")
+flags.DEFINE_bool(
+    "fold_batch_norms", True, "Fold BatchNorms into the convolutions before converting."
+)
+flags.DEFINE_integer(
+    "num_threads", _DEFAULTS.num_threads, "Interpreter threads for the latency measurement."
+)
+flags.DEFINE_integer("latency_runs", _DEFAULTS.latency_runs, "Timed runs for the median latency.")
+flags.DEFINE_bool(
+    "evaluate_accuracy",
+    False,
+    "Also report clip and video accuracy of the exported and the Keras model on the whole "
+    "verification split.",
+)
+flags.DEFINE_string("data_dir", _DEFAULTS.data_dir, "Cache of the synthetic fallback dataset.")
+
+FLAGS = flags.FLAGS
+
+
+def main(argv: list[str]) -> None:
+    logging.set_verbosity(logging.WARNING)  # TensorFlow's SavedModel INFO lines
+    if len(argv) > 1:
+        _fail(f"unexpected arguments {argv[1:]}")
+    if not FLAGS.checkpoint:
+        _fail("--checkpoint is required (a .keras file or a training model_dir)")
+    if not FLAGS.output_dir:
+        _fail("--output_dir is required")
+    from xwisenet_tf.data import DataError
+    from xwisenet_tf.export import ExportError, export_model
+
+    options = ExportOptions(
+        checkpoint=FLAGS.checkpoint,
+        output_dir=FLAGS.output_dir,
+        saved_model=FLAGS.saved_model,
+        tflite=FLAGS.tflite,
+        quantize=FLAGS.quantize,
+        num_frames=FLAGS.num_frames,
+        image_size=FLAGS.image_size,
+        calibration_data=FLAGS.calibration_data,
+        num_calibration_clips=FLAGS.num_calibration_clips,
+        calibration_split=FLAGS.calibration_split,
+        verify_split=FLAGS.verify_split,
+        num_verify_clips=FLAGS.num_verify_clips,
+        include_preprocessing=FLAGS.include_preprocessing,
+        int8_io=FLAGS.int8_io,
+        fold_batch_norms=FLAGS.fold_batch_norms,
+        num_threads=FLAGS.num_threads,
+        latency_runs=FLAGS.latency_runs,
+        evaluate_accuracy=FLAGS.evaluate_accuracy,
+        data_dir=FLAGS.data_dir,
+    )
+    try:
+        export_model(options)
+    except (ExportError, DataError) as e:
+        _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+    print(f"Report: {os.path.join(options.output_dir, 'export_report.json')}")
+
+
+def _fail(message: str) -> None:
+    print(f"export.py: error: {message}", file=sys.stderr, flush=True)
+    sys.exit(2)
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,155 @@
+"""Verification of an exported model against the Keras model: outputs, latency, accuracy."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import keras
+import numpy as np
+
+
+def compare_outputs(expected: np.ndarray, got: np.ndarray) -> dict:
+    """Agreement of two ``(clips, classes)`` score arrays.
+
+    Returns:
+        ``num_clips``, ``top1_agreement`` (share of clips with the same arg-max),
+        ``max_abs_diff`` and ``mean_abs_diff`` of the scores.
+    """
+    expected = np.asarray(expected, np.float64)
+    got = np.asarray(got, np.float64)
+    if expected.shape != got.shape:
+        raise ValueError(f"output shapes differ: {expected.shape} vs {got.shape}")
+    diff = np.abs(expected - got)
+    return {
+        "num_clips": int(expected.shape[0]),
+        "top1_agreement": float(np.mean(expected.argmax(-1) == got.argmax(-1))),
+        "max_abs_diff": float(diff.max()),
+        "mean_abs_diff": float(diff.mean()),
+    }
+
+
+def keras_function(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
+    """A compiled (``tf.function``) inference call of `model`: batch in, numpy scores out."""
+    import tensorflow as tf
+
+    fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    return lambda x: np.asarray(fn(tf.convert_to_tensor(x)))
+
+
+def keras_predict(model: keras.Model, inputs: np.ndarray, batch_size: int = 8) -> np.ndarray:
+    """Scores of `model` for every item of `inputs`."""
+    fn = keras_function(model)
+    return np.concatenate(
+        [fn(inputs[i : i + batch_size]) for i in range(0, len(inputs), batch_size)]
+    )
+
+
+def median_latency_ms(call: Callable[[], object], runs: int, warmup: int) -> dict:
+    """Runs ``call`` ``warmup`` times, then times ``runs`` calls.
+
+    Returns:
+        ``median_ms``, ``min_ms``, ``max_ms`` over the timed runs.
+    """
+    for _ in range(warmup):
+        call()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - start) * 1000.0)
+    return {
+        "median_ms": round(float(np.median(times)), 3),
+        "min_ms": round(float(np.min(times)), 3),
+        "max_ms": round(float(np.max(times)), 3),
+    }
+
+
+def measure_latency(
+    content: bytes,
+    keras_model: keras.Model,
+    clip: np.ndarray,
+    runs: int = 20,
+    warmup: int = 3,
+    num_threads: int | None = None,
+) -> dict:
+    """Median batch-1 latency of a TFLite model (``ai-edge-litert``) and of the Keras model,
+    measured one after the other in this process on the same clip.
+
+    The TFLite time is ``invoke()`` only (input already set); the Keras time is one call of the
+    compiled model on a batch-1 tensor (TensorFlow's default thread pools).
+    """
+    from ai_edge_litert import __version__ as litert_version
+
+    from xwisenet_tf.export.tflite import TFLiteModel
+
+    runner = TFLiteModel(content, num_threads=num_threads)
+    runner.set_input(clip)
+    tflite = median_latency_ms(runner.invoke, runs, warmup)
+    batch = np.asarray(clip)[None]
+    fn = keras_function(keras_model)
+    ref = median_latency_ms(lambda: fn(batch), runs, warmup)
+    return {
+        "runtime": f"ai-edge-litert {litert_version}",
+        "num_threads": num_threads,
+        "runs": runs,
+        "warmup": warmup,
+        "tflite_median_ms": tflite["median_ms"],
+        "tflite_min_ms": tflite["min_ms"],
+        "keras_median_ms": ref["median_ms"],
+        "keras_min_ms": ref["min_ms"],
+        "speedup_vs_keras": round(ref["median_ms"] / max(tflite["median_ms"], 1e-9), 2),
+    }
+
+
+def video_accuracy(
+    predict: Callable[[np.ndarray], np.ndarray],
+    data_dir: str,
+    split: str,
+    num_frames: int,
+    image_size: int,
+    frame_stride: int = 1,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    batch_size: int = 8,
+) -> dict:
+    """Clip and video accuracy of any predictor with the recognition protocol (sec. IV-C).
+
+    Every non-overlapping clip of every video of ``split`` (centre crop), softmax scores
+    averaged per video; the video accuracy is the paper's number.
+
+    Args:
+        predict: Batch of clips -> scores ``(batch, classes)``.
+        transform: Applied to each batch of normalised clips first (e.g. `to_uint8_frames`).
+
+    Returns:
+        ``video_accuracy``, ``clip_accuracy``, ``num_videos``, ``num_clips``, ``split``.
+    """
+    from xwisenet_tf.data import load
+
+    dataset = load(
+        data_dir,
+        split,
+        training=False,
+        batch_size=batch_size,
+        num_frames=num_frames,
+        image_size=image_size,
+        frame_stride=frame_stride,
+        with_video_id=True,
+    )
+    scores, labels, videos = [], [], []
+    for clips, label, video in dataset.as_numpy_iterator():
+        scores.append(predict(transform(clips) if transform else clips))
+        labels.append(label)
+        videos.append(video)
+    scores = np.concatenate(scores)
+    labels = np.concatenate(labels)
+    videos = np.concatenate(videos)
+    ids = np.unique(videos)
+    correct = [scores[videos == i].mean(0).argmax() == labels[videos == i][0] for i in ids]
+    return {
+        "split": split,
+        "num_videos": int(len(ids)),
+        "num_clips": int(len(scores)),
+        "video_accuracy": float(np.mean(correct)),
+        "clip_accuracy": float(np.mean(scores.argmax(-1) == labels)),
+    }
