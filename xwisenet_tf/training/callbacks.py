@@ -284,13 +284,21 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         self.stateful = list(stateful)
         self.restored_state: dict | None = None
 
-    def on_train_begin(self, logs=None):
-        self._load_model()
+    def restore(self) -> dict | None:
+        """Loads the committed weights and optimiser state into the model, now.
 
-    def _load_model(self):
+        Call it before ``fit`` (after ``compile``) so that a bad state fails before anything is
+        written; ``on_train_begin`` then only re-applies the epoch and the callbacks' state.
+
+        Returns:
+            The state, or ``None`` when there is nothing to resume.
+
+        Raises:
+            TrainingError: the state or its weights are missing, corrupt, or of another model.
+        """
         state = read_backup_state(self.backup_dir)
         if state is None:
-            return
+            return None
         weights = os.path.join(self.backup_dir, state["weights"])
         optimizer = self.model.optimizer
         if optimizer is not None and not optimizer.built:
@@ -298,10 +306,11 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         try:
             self.model.load_weights(weights)
         except Exception as e:  # noqa: BLE001 - h5py/Keras raise many types for a bad file
+            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
             raise TrainingError(
-                f"{weights}: cannot restore the training state ({type(e).__name__}: "
-                f"{str(e).splitlines()[0] if str(e) else ''}); the file is corrupt or was written "
-                "by another model. Restore it, or start again in a new --model_dir"
+                f"{weights}: cannot restore the training state ({type(e).__name__}: {first}); "
+                "the file is corrupt or was written by another model. Restore it, or start "
+                "again in a new --model_dir"
             ) from e
         steps = int(keras.ops.convert_to_numpy(optimizer.iterations))
         if steps != state["optimizer_iterations"]:
@@ -309,11 +318,22 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
                 f"{weights}: holds optimizer step {steps} but {STATE_FILE} says "
                 f"{state['optimizer_iterations']}; the training state is inconsistent"
             )
+        self.restored_state = state
+        return state
+
+    def on_train_begin(self, logs=None):
+        if self.restored_state is None:
+            self.restore()
+        self._load_model()
+
+    def _load_model(self):
+        state = self.restored_state
+        if state is None:
+            return
         for callback in self.stateful:
             if callback.state_key in state.get("callbacks", {}):
                 callback.set_state(state["callbacks"][callback.state_key])
         self.model._initial_epoch = state["epoch"]  # noqa: SLF001 - BackupAndRestore's contract
-        self.restored_state = state
 
     def _save_model(self):
         os.makedirs(self.backup_dir, exist_ok=True)

@@ -161,7 +161,9 @@ def _predict_clips(model, dataset, steps: int, progress: bool):
     import tensorflow as tf
     from tqdm.auto import tqdm
 
-    @tf.function(reduce_retracing=True)
+    spec = tf.TensorSpec([None, *model.inputs[0].shape[1:]], tf.float32)
+
+    @tf.function(input_signature=[spec])
     def forward(clips):
         return model(clips, training=False)
 

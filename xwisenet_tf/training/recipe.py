@@ -149,12 +149,6 @@ def train(config: TrainConfig) -> TrainResult:
             "keras": keras.__version__,
         },
     }
-    os.makedirs(own_dir, exist_ok=True)
-    write_json(
-        os.path.join(own_dir, CONFIG_FILE),
-        {"config": _config_dict(config, model_dir), "resolved": resolved},
-    )
-
     keras.utils.set_random_seed(config.seed)
     with _dtype_policy(_policy_name(config)):
         with strategy.scope():
@@ -162,7 +156,21 @@ def train(config: TrainConfig) -> TrainResult:
             compile_model(
                 model, config.learning_rate, config.weight_decay, config.weight_decay_mode
             )
+            model.optimizer.build(model.trainable_variables)
         patch_model_for_strategy(model, strategy)
+        monitor = "val_accuracy" if validation.source != "none" else "accuracy"
+        callbacks = _callbacks(
+            config, model, strategy, own_dir, backup_dir, task, monitor, resolved
+        )
+        # Restore before writing anything: a bad training state must leave the run untouched.
+        backup = callbacks[-1]
+        backup.set_model(model)
+        backup.restore()
+        os.makedirs(own_dir, exist_ok=True)
+        write_json(
+            os.path.join(own_dir, CONFIG_FILE),
+            {"config": _config_dict(config, model_dir), "resolved": resolved},
+        )
 
         # A resumed run continues with fresh shuffling/augmentation randomness.
         seed = config.seed + 1000 * initial_epoch
@@ -170,11 +178,6 @@ def train(config: TrainConfig) -> TrainResult:
         val_ds = _validation_dataset(config, prepared, validation)
         if task.num_workers > 1:
             train_ds, val_ds = (_shard_by_data(d) for d in (train_ds, val_ds))
-
-        monitor = "val_accuracy" if val_ds is not None else "accuracy"
-        callbacks = _callbacks(
-            config, model, strategy, own_dir, backup_dir, task, monitor, resolved
-        )
         verbose = (
             config.verbose if config.verbose is not None else (1 if sys.stdout.isatty() else 2)
         )

@@ -1,0 +1,159 @@
+"""Item 1 of the issue, small: train from raw video files in a clean directory to far above
+chance on a task that needs temporal modelling; the evaluation of the result reproduces the test
+accuracy training logged; checkpoints carry the class names; predict reads video files;
+TensorBoard and CSV logs are written.
+
+The task is `write_motion_dataset` (stripes moving up, down or standing still, through the
+``folder:`` dataset path): the synthetic KTH-like dataset needs far more training than a test
+can afford (docs/training.md gives its measured result from the command line).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from tests.training.conftest import MOTION_CLASSES, TINY_CLIP, TINY_MODEL
+from xwisenet_tf import data
+from xwisenet_tf.training import TrainConfig, read_metadata, train
+from xwisenet_tf.training.evaluation import run_evaluation
+from xwisenet_tf.training.prediction import Predictor, format_prediction, predict
+
+EPOCHS, STEPS = 10, 15
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("e2e_data")
+
+
+@pytest.fixture(scope="module")
+def trained(motion_videos, data_dir, tmp_path_factory):
+    config = TrainConfig(
+        dataset=f"folder:{motion_videos}",
+        data_dir=str(data_dir),
+        model_dir=str(tmp_path_factory.mktemp("e2e") / "run"),
+        model_overrides=dict(TINY_MODEL),
+        batch_size=8,
+        epochs=EPOCHS,
+        steps_per_epoch=STEPS,
+        lr_patience=20,  # 15 validation videos are too few to judge a plateau in 10 epochs
+        verbose=0,
+        **TINY_CLIP,
+    )
+    return train(config)
+
+
+def test_training_is_far_above_chance_on_the_test_split(trained):
+    report = trained.test_report
+    assert report is not None and report["split"] == "test"
+    assert report["class_names"] == list(MOTION_CLASSES)
+    assert report["num_videos"] == 18 and report["num_clips"] > 18
+    # Chance is 1/3; this run reaches 80-90% (P(>= 12 of 18 right by chance) < 1e-3).
+    assert report["video_accuracy"] >= 2 / 3, report["confusion_matrix"]
+    assert trained.epochs_completed == EPOCHS
+    assert trained.optimizer_steps == EPOCHS * STEPS
+
+
+def test_evaluate_reproduces_the_logged_accuracy(trained, motion_videos, data_dir, tmp_path):
+    logged = json.loads(open(os.path.join(trained.model_dir, "eval_test.json")).read())
+    report, json_path, png_path = run_evaluation(
+        model_dir=trained.model_dir, output=str(tmp_path / "report.json"), progress=False
+    )
+    for key in (
+        "video_accuracy",
+        "clip_accuracy",
+        "num_videos",
+        "num_clips",
+        "params",
+        "macs",
+        "confusion_matrix",
+        "per_class_accuracy",
+    ):
+        assert report[key] == logged[key], key
+    assert os.path.isfile(png_path) and json_path.endswith("report.json")
+    # The same, by naming the checkpoint and the dataset explicitly.
+    again, _, _ = run_evaluation(
+        checkpoint=trained.best_checkpoint,
+        dataset=f"folder:{motion_videos}",
+        data_dir=str(data_dir),
+        output=str(tmp_path / "again.json"),
+        progress=False,
+    )
+    assert again["video_accuracy"] == logged["video_accuracy"]
+
+
+def test_run_directory_layout(trained):
+    model_dir = trained.model_dir
+    for name in (
+        "config.json",
+        "best.keras",
+        "best.keras.json",
+        "last.keras",
+        "last.keras.json",
+        "history.csv",
+        "eval_test.json",
+        "eval_test_confusion.png",
+        "backup/state.json",
+    ):
+        assert os.path.isfile(os.path.join(model_dir, name)), name
+    config = json.loads(open(os.path.join(model_dir, "config.json")).read())
+    assert config["config"]["epochs"] == EPOCHS
+    assert config["resolved"]["class_names"] == list(
+        data.read_manifest(config["resolved"]["prepared_dir"])["classes"]
+    )
+    assert config["resolved"]["validation"]["source"] == "split"
+    assert config["resolved"]["model_spec"]["stage_repeats"] == [1, 2, 1]
+    meta = read_metadata(trained.best_checkpoint)
+    assert meta["format"] == "xwisenet_tf.model/1"
+    assert meta["class_names"] == config["resolved"]["class_names"]
+    assert meta["input"]["num_frames"] == 8 and meta["input"]["image_size"] == 32
+    assert meta["input"]["short_side"] == 128
+    assert 1 <= meta["epoch"] <= EPOCHS and "val_accuracy" in meta["metrics"]
+    assert [int(row["epoch"]) for row in trained.history] == list(range(1, EPOCHS + 1))
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"} <= set(
+        trained.history[0]
+    )
+    assert trained.history[-1]["optimizer_steps"] == EPOCHS * STEPS
+
+
+def test_tensorboard_has_scalars_and_graph(trained):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    train_events = EventAccumulator(os.path.join(trained.model_dir, "logs", "train"))
+    train_events.Reload()
+    tags = train_events.Tags()
+    assert {"epoch_loss", "epoch_accuracy", "epoch_learning_rate"} <= set(tags["tensors"])
+    assert tags["graph"]
+    val_events = EventAccumulator(os.path.join(trained.model_dir, "logs", "validation"))
+    val_events.Reload()
+    assert "epoch_accuracy" in val_events.Tags()["tensors"]
+
+
+def test_predict_names_classes_and_matches_evaluation(trained, tmp_path):
+    prepared = json.loads(open(os.path.join(trained.model_dir, "config.json")).read())
+    manifest = data.read_manifest(prepared["resolved"]["prepared_dir"])
+    video = manifest["splits"]["test"]["videos"][0]
+    predictor = Predictor(trained.best_checkpoint)
+    assert predictor.class_names == manifest["classes"]
+    result = predictor.predict_video(video["source"], top_k=3)
+    assert len(result["top_k"]) == 3
+    assert result["top_k"][0]["probability"] >= result["top_k"][1]["probability"]
+    clips = result["clips"]
+    assert len(clips) == max(1, video["num_frames"] // 8)
+    assert clips[0]["start_frame"] == 0 and clips[1]["start_frame"] == 8
+    assert clips[0]["end_time"] == pytest.approx(8 / result["fps"], abs=1e-3)
+    logged = json.loads(open(os.path.join(trained.model_dir, "eval_test.json")).read())
+    per_video = {v["id"]: v for v in logged["per_video"]}[video["id"]]
+    # Same protocol as evaluation (frames differ only by the JPEG round trip of the dataset).
+    assert result["top_k"][0]["label"] == per_video["predicted"]
+    assert result["top_k"][0]["probability"] == pytest.approx(per_video["score"], abs=0.05)
+    assert "clip   0" in format_prediction(result)
+    # A folder: every video below it; an undecodable file is reported, the rest predicted.
+    folder = os.path.dirname(video["source"])
+    (tmp_path / "bad.mp4").write_bytes(b"not a video")
+    results, errors = predict([folder, str(tmp_path / "bad.mp4")], trained.best_checkpoint, 2)
+    assert len(results) == len(os.listdir(folder)) and len(errors) == 1
+    assert "bad.mp4" in errors[0]
