@@ -220,9 +220,9 @@ def robust_op_times(events, steps: int) -> list[tuple[str, str, float]]:
 
 def summarize_events(events, kinds, kind_macs, steps: int, wall_s: float, mac_factor: float):
     """Per-type, per-kind and per-pass times (ms per call) of profiled op events."""
-    by_type, by_kind, by_pass, by_layer = (collections.Counter() for _ in range(4))
+    by_type, by_kind, by_pass, by_layer, kind_ops = (collections.Counter() for _ in range(5))
     kind_pass = collections.defaultdict(collections.Counter)
-    count = 0
+    runs = collections.Counter(name for name, _, _ in events)
     for name, op_type, ms in robust_op_times(events, steps):
         pass_, kind, layer = attribute(name, kinds)
         by_type[op_type] += ms
@@ -230,6 +230,7 @@ def summarize_events(events, kinds, kind_macs, steps: int, wall_s: float, mac_fa
         by_pass[pass_] += ms
         by_layer[layer] += ms
         kind_pass[kind][pass_] += ms
+        kind_ops[kind] += runs[name] / steps
     count = len(events)
     total = sum(by_type.values())
     movement = sum(v for k, v in by_type.items() if k in DATA_MOVEMENT)
@@ -246,6 +247,7 @@ def summarize_events(events, kinds, kind_macs, steps: int, wall_s: float, mac_fa
         forward_ms = kind_pass[row["name"]].get("forward", 0.0)
         row.update(
             {
+                "ops": round(kind_ops[row["name"]]),
                 "forward_ms": round(forward_ms, 2),
                 "backward_ms": round(kind_pass[row["name"]].get("backward", 0.0), 2),
                 "gmacs": round(macs / 1e9, 4),
@@ -350,13 +352,13 @@ def markdown(result: dict) -> str:
                 f"(transpose, concat, split, slice, pad) {p['data_movement_ms']:.1f} ms = "
                 f"{100 * (p['data_movement_share'] or 0):.1f}%.",
                 "",
-                "| layer kind | ms | share | fwd ms | bwd ms | GMACs/clip | GMAC/s |",
-                "|---|--:|--:|--:|--:|--:|--:|",
+                "| layer kind | ms | share | ops | fwd ms | bwd ms | GMACs/clip | GMAC/s |",
+                "|---|--:|--:|--:|--:|--:|--:|--:|",
             ]
             for r in p["by_kind"]:
                 gps = "–" if r["gmacs_per_s"] is None else f"{r['gmacs_per_s']:.0f}"
                 lines.append(
-                    f"| {r['name']} | {r['ms']:.1f} | {100 * r['share']:.1f}% | "
+                    f"| {r['name']} | {r['ms']:.1f} | {100 * r['share']:.1f}% | {r['ops']} | "
                     f"{r['forward_ms']:.1f} | {r['backward_ms']:.1f} | {r['gmacs']:.3f} | {gps} |"
                 )
             lines += ["", "| op type | ms | share |", "|---|--:|--:|"]
