@@ -49,6 +49,23 @@ def _save(fig, path: str) -> str:
     return path
 
 
+def _label_offsets(points: Sequence[Point], near: float = 0.04, step: float = 9.0) -> list[float]:
+    """Vertical label offsets (points) so that labels of nearly coincident bubbles stack."""
+    if not points:
+        return []
+    x_span = max(max(p.macs_g for p in points), 1e-9)
+    y_span = max(max(p.accuracy for p in points) - min(p.accuracy for p in points), 1e-9)
+    offsets: list[float] = []
+    for i, p in enumerate(points):
+        close = sum(
+            abs(p.macs_g - q.macs_g) / x_span < near
+            and abs(p.accuracy - q.accuracy) / y_span < near
+            for q in points[:i]
+        )
+        offsets.append(-step * close)
+    return offsets
+
+
 def tradeoff_figure(
     panels: Sequence[tuple[str, Sequence[Point]]],
     path: str,
@@ -70,6 +87,7 @@ def tradeoff_figure(
     largest = max((p.params_m for _, pts in panels for p in pts), default=1.0) or 1.0
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.4), squeeze=False)
     for ax, (panel_title, points) in zip(axes[0], panels, strict=True):
+        offsets = iter(_label_offsets(points))
         for p in points:
             ax.scatter(
                 p.macs_g,
@@ -85,7 +103,7 @@ def tradeoff_figure(
                 p.label,
                 (p.macs_g, p.accuracy),
                 fontsize=7,
-                xytext=(4, 4),
+                xytext=(4, 4 + next(offsets)),
                 textcoords="offset points",
             )
         ax.set_title(panel_title, fontsize=10)
@@ -103,7 +121,14 @@ def tradeoff_figure(
     if legend:
         handles = [
             plt.Line2D(
-                [], [], color=c, marker=m, linestyle="", markersize=8, alpha=0.7, label=label
+                [],
+                [],
+                marker=m,
+                linestyle="",
+                markersize=8,
+                markerfacecolor=c,
+                markeredgecolor="black" if c == "white" else c,
+                label=label,
             )
             for label, c, m in legend
         ]

@@ -300,7 +300,9 @@ def run_table(
             log(f"{head}: done ({_summary(done)}), skipped")
             results.append(done)
             continue
-        if not done and not os.path.isdir(os.path.join(directory, TRAIN_DIR)):
+        if (not done or done.get("reused_from")) and not os.path.isdir(
+            os.path.join(directory, TRAIN_DIR)
+        ):
             source = _find_reusable(output_dir, key, settings.epochs, directory)
             if source is not None and (table != "1" or source.get("checkpoint")):
                 done = _reuse(exp, source, directory, settings, output_dir, log)
