@@ -157,3 +157,37 @@ def test_predict_names_classes_and_matches_evaluation(trained, tmp_path):
     results, errors = predict([folder, str(tmp_path / "bad.mp4")], trained.best_checkpoint, 2)
     assert len(results) == len(os.listdir(folder)) and len(errors) == 1
     assert "bad.mp4" in errors[0]
+
+
+def test_predict_with_tflite_and_in_model_preprocessing(trained, tmp_path):
+    """A .tflite export and a uint8-input model read videos like the checkpoint does."""
+    import numpy as np
+
+    from xwisenet_tf.export import add_tflite_metadata, convert_to_tflite, with_preprocessing
+    from xwisenet_tf.training.evaluation import load_checkpoint
+    from xwisenet_tf.training.metadata import write_metadata
+
+    prepared = json.loads(open(os.path.join(trained.model_dir, "config.json")).read())
+    manifest = data.read_manifest(prepared["resolved"]["prepared_dir"])
+    video = manifest["splits"]["test"]["videos"][1]["source"]
+    meta = read_metadata(trained.best_checkpoint)
+    reference = Predictor(trained.best_checkpoint).predict_video(video, top_k=3)
+
+    model = load_checkpoint(trained.best_checkpoint)
+    tflite = tmp_path / "model.tflite"
+    tflite.write_bytes(add_tflite_metadata(convert_to_tflite(model), meta))  # names inside
+    raw_input = dict(meta, input={**meta["input"], "normalization": "in_model"})
+    raw = tmp_path / "raw.keras"
+    with_preprocessing(model).save(raw)
+    write_metadata(raw, raw_input)
+    for path in (tflite, raw):
+        predictor = Predictor(path)
+        assert predictor.class_names == list(MOTION_CLASSES)
+        result = predictor.predict_video(video, top_k=3)
+        for ours, theirs in zip(result["clips"], reference["clips"], strict=True):
+            assert ours["label"] == theirs["label"]
+            np.testing.assert_allclose(
+                [t["probability"] for t in ours["top_k"]],
+                [t["probability"] for t in theirs["top_k"]],
+                atol=1e-4 if path == tflite else 0.02,  # uint8 frames are rounded
+            )

@@ -25,7 +25,7 @@ def run(fn: Callable[[], int | None]) -> int:
 
     from xwisenet_tf.data import DataError
 
-    if logging.get_verbosity() < logging.WARNING and "--verbosity" not in " ".join(sys.argv):
+    if logging.get_verbosity() > logging.WARNING and "--verbosity" not in " ".join(sys.argv):
         logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO lines drown the progress bar
     try:
         status = fn()

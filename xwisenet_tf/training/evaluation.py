@@ -89,6 +89,7 @@ def evaluate(
     frame_stride: int = 1,
     class_names: list[str] | None = None,
     progress: bool = False,
+    checkpoint: str | None = None,
 ) -> dict[str, Any]:
     """Evaluates ``model`` on a split with the recognition protocol (sec. IV-C).
 
@@ -100,6 +101,7 @@ def evaluate(
         frame_stride: Step between frames, as in training.
         class_names: Names the model was trained with, checked against the dataset's.
         progress: Show a progress bar.
+        checkpoint: The file the model came from (named in errors and in the report).
 
     Returns:
         The report: ``video_accuracy`` (the paper's number), ``clip_accuracy``,
@@ -116,7 +118,7 @@ def evaluate(
     data_dir = os.fspath(data_dir)
     manifest = data.read_manifest(data_dir)
     classes = list(manifest["classes"])
-    check_classes(model, class_names or [], classes, model.name)
+    check_classes(model, class_names or [], classes, checkpoint or f"model {model.name!r}")
     if split not in manifest["splits"]:
         raise TrainingError(
             f"{data_dir}: has no split '{split}'; available: {sorted(manifest['splits'])}"
@@ -154,6 +156,8 @@ def evaluate(
         macs=count_macs(model),
         protocol=PROTOCOL,
     )
+    if checkpoint:
+        report["checkpoint"] = os.path.abspath(checkpoint)
     return report
 
 
@@ -426,8 +430,9 @@ def run_evaluation(
     model = load_checkpoint(path)
     meta = read_metadata(path)
     stride = int(meta.get("input", {}).get("frame_stride", 1))
-    report = evaluate(model, prepared, split, batch_size, stride, meta.get("class_names"), progress)
-    report["checkpoint"] = os.path.abspath(path)
+    report = evaluate(
+        model, prepared, split, batch_size, stride, meta.get("class_names"), progress, path
+    )
     if output is None:
         stem = os.path.splitext(os.path.basename(path))[0]
         name = f"eval_{split}.json" if stem == "best" else f"eval_{split}_{stem}.json"

@@ -19,7 +19,16 @@ from xwisenet_tf.data.decode import VIDEO_EXTENSIONS, iter_frames, probe_video
 from xwisenet_tf.data.errors import DataError
 from xwisenet_tf.data.pipeline import MEAN_RGB, STD_RGB
 from xwisenet_tf.training.errors import TrainingError
-from xwisenet_tf.training.metadata import class_names_for, read_metadata
+from xwisenet_tf.training.metadata import read_metadata
+
+
+def model_metadata(path: str) -> dict:
+    """Metadata of a model file: TFLite-embedded (export package) or sidecar/run config."""
+    try:
+        from xwisenet_tf.export.metadata import read_model_metadata
+    except ImportError:  # the export package is optional here
+        return read_metadata(path)
+    return read_model_metadata(path)
 
 
 class Predictor:
@@ -35,6 +44,7 @@ class Predictor:
 
     def __init__(self, path: str | os.PathLike, num_threads: int | None = None):
         self.path = os.fspath(path)
+        self._forward = None
         if not os.path.isfile(self.path):
             raise TrainingError(f"{self.path}: model not found; expected a .keras or .tflite file")
         extension = os.path.splitext(self.path)[1].lower()
@@ -68,15 +78,41 @@ class Predictor:
                 "(batch, frames, size, size, 3)"
             )
         self.num_frames, self.image_size = int(shape[1]), int(shape[2])
-        self.class_names = class_names_for(self.path, num_classes)
-        meta = read_metadata(self.path).get("input", {})
+        metadata = model_metadata(self.path)
+        names = metadata.get("class_names")
+        if names is None:
+            names = [f"class_{i}" for i in range(num_classes)]
+        elif len(names) != num_classes:
+            raise TrainingError(
+                f"{self.path}: its metadata lists {len(names)} class names but the model has "
+                f"{num_classes} outputs"
+            )
+        self.class_names = list(names)
+        meta = metadata.get("input") or {}
         self.frame_stride = int(meta.get("frame_stride") or 1)
         self.short_side = meta.get("short_side")
         self.mean = np.asarray(meta.get("mean_rgb", MEAN_RGB), np.float32)
         self.std = np.asarray(meta.get("std_rgb", STD_RGB), np.float32)
+        # Exports with in-model preprocessing take 0-255 frames (uint8) and normalise them.
+        self.raw_frames = meta.get("normalization") == "in_model"
+
+    def _scores(self, clips: np.ndarray) -> np.ndarray:
+        """Class scores of clips of resized 0-255 frames ``(n, T, S, S, 3)``."""
+        if self.raw_frames:
+            clips = np.clip(np.round(clips), 0, 255)
+        else:
+            clips = (clips - self.mean) / self.std
+        return self._run(clips.astype(np.float32))
 
     def _run_keras(self, clips: np.ndarray) -> np.ndarray:
-        return np.asarray(self._model.predict_on_batch(clips), np.float64)
+        if self._forward is None:
+            import tensorflow as tf
+
+            model = self._model
+            spec = tf.TensorSpec([None, *model.inputs[0].shape[1:]], model.inputs[0].dtype)
+            self._forward = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+        clips = clips.astype(self._model.inputs[0].dtype)
+        return np.asarray(self._forward(clips), np.float64)
 
     def _run_tflite(self, clips: np.ndarray) -> np.ndarray:
         scores = []
@@ -84,9 +120,11 @@ class Predictor:
         out_scale, out_zero = self._output.get("quantization", (0.0, 0))
         for clip in clips:
             item = clip[None]
-            if np.issubdtype(self._input["dtype"], np.integer) and in_scale:
+            if np.issubdtype(self._input["dtype"], np.integer):
                 info = np.iinfo(self._input["dtype"])
-                item = np.clip(np.round(item / in_scale + in_zero), info.min, info.max)
+                if in_scale and not self.raw_frames:
+                    item = np.round(item / in_scale + in_zero)
+                item = np.clip(np.round(item), info.min, info.max)
             self._interpreter.set_tensor(self._input["index"], item.astype(self._input["dtype"]))
             self._interpreter.invoke()
             out = self._interpreter.get_tensor(self._output["index"])[0].astype(np.float64)
@@ -103,7 +141,7 @@ class Predictor:
         y, x = (height - side) // 2, (width - side) // 2
         crop = frame[y : y + side, x : x + side]
         resized = tf.image.resize(crop, [self.image_size, self.image_size], method="bilinear")
-        return (resized.numpy() - self.mean) / self.std
+        return resized.numpy()
 
     def predict_video(self, path: str | os.PathLike, top_k: int = 5, batch_size: int = 8) -> dict:
         """Scores of one video (module docstring).
@@ -132,7 +170,7 @@ class Predictor:
                 ranges.append((index + 1 - span, index))
                 buffer = []
                 if len(clips) == batch_size:
-                    scores.append(self._run(np.stack(clips)))
+                    scores.append(self._scores(np.stack(clips)))
                     clips = []
         if count == 0:
             raise DataError(f"{path}: no decodable frame; expected a video")
@@ -143,7 +181,7 @@ class Predictor:
             clips.append(np.stack([buffer[i] for i in indices]))
             ranges.append((0, count - 1))
         if clips:
-            scores.append(self._run(np.stack(clips)))
+            scores.append(self._scores(np.stack(clips)))
         clip_scores = np.concatenate(scores)
         video_scores = clip_scores.mean(axis=0)
         return {

@@ -258,9 +258,15 @@ def final_test_evaluation(
 
     model = load_checkpoint(checkpoint)
     report = evaluate(
-        model, prepared, "test", config.batch_size, config.frame_stride, class_names, progress=False
+        model,
+        prepared,
+        "test",
+        config.batch_size,
+        config.frame_stride,
+        class_names,
+        progress=False,
+        checkpoint=checkpoint,
     )
-    report["checkpoint"] = checkpoint
     path, _ = write_report(report, os.path.join(model_dir, "eval_test.json"))
     print(
         f"Test split (paper protocol, {os.path.basename(checkpoint)}): video accuracy "
