@@ -64,3 +64,18 @@ def test_summaries_and_within_round_ratios():
     assert ratios == pytest.approx([0.262, 0.25], abs=1e-3)  # load doubled in round 2: ratio kept
     summary = timing.ratio_summary(ratios)
     assert summary["rounds"] == 2 and summary["min"] <= summary["median"] <= summary["max"]
+
+
+def test_training_groups_keep_the_reference_and_each_base_with_its_variants():
+    from xwisenet_tf.bench.run import train_groups
+
+    cases = parse_cases("xwisenet,xwisenet-fast,resnet3d-18,resnet3d-34,xwisenet+keras-bn")
+    groups = [[c.key for c in g] for g in train_groups(cases, "resnet3d-18", size=2)]
+    assert groups == [
+        ["resnet3d-18", "xwisenet", "xwisenet-fast", "xwisenet+keras-bn"],
+        ["resnet3d-18", "resnet3d-34"],
+    ]
+    assert [[c.key for c in g] for g in train_groups(cases[:2], "resnet3d-18", 1)] == [
+        ["xwisenet"],
+        ["xwisenet-fast"],
+    ]

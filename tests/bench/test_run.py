@@ -10,7 +10,7 @@ import pytest
 from tests.bench.conftest import TINY_ARGS
 from xwisenet_tf.bench.__main__ import main
 
-CASES = "xwisenet,shufflenet3d-1.0x,xwisenet+unfolded,xwisenet+keras-bn"
+CASES = "xwisenet,shufflenet3d-1.0x,xwisenet+unfolded,xwisenet+keras-bn,xwisenet+frozen"
 REFERENCE = "shufflenet3d-1.0x"  # tiny stand-in for resnet3d-18 (33 M parameters at any size)
 
 
@@ -50,6 +50,9 @@ def test_json_has_every_measurement_and_within_run_ratios(run_dir):
     # BatchNorm folding keeps the outputs (same weights, same clip)
     assert unfolded["output_check"]["max_abs_diff"] < 1e-5
     assert unfolded["output_check"]["same_top1"]
+    frozen = rows["xwisenet+frozen"]
+    assert frozen["output_check"]["max_abs_diff"] < 1e-5 and frozen["output_check"]["same_top1"]
+    assert "keras_b1_vs_base" in frozen["ratios"] and "train" not in frozen
     names = result["ratios"]
     assert f"xwisenet / {REFERENCE} Keras batch-1 latency" in names
     assert "xwisenet TFLite int8 / fp32 latency" in names

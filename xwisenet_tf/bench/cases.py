@@ -4,7 +4,9 @@
 - `:CONV` overrides its `conv_type` (`traditional`, `st`, `dw`, `xwise`), e.g. `resnet3d-18:st`;
 - `+VARIANT` switches one optimisation off (or XLA on) to show its effect beside the default:
   `+unfolded` (inference without BatchNorm folding), `+keras-bn` (training with Keras'
-  unfused BatchNorm), `+xla` (inference and training compiled with XLA, `jit_compile=True`).
+  unfused BatchNorm), `+xla` (inference and training compiled with XLA, `jit_compile=True`),
+  `+frozen` (inference through a frozen graph: variables turned into constants, so TensorFlow's
+  graph optimiser folds the weight-only ops and no variable is read per call).
 
 Every base case is measured in its fastest configuration that keeps the results: BatchNorms
 folded into the convolutions for inference (`xwisenet_tf.optimize.fold_batch_norms`), the fused
@@ -30,16 +32,24 @@ VARIANTS = {
     "unfolded": (INFER, THROUGHPUT),
     "keras-bn": (TRAIN,),
     "xla": (INFER, THROUGHPUT, TRAIN),
+    "frozen": (INFER, THROUGHPUT),
 }
 VARIANT_TITLES = {
     "unfolded": "BatchNorm not folded (inference)",
     "keras-bn": "Keras BatchNorm, not the fused kernel (training)",
     "xla": "XLA jit_compile (inference and training)",
+    "frozen": "frozen graph, variables as constants (inference)",
 }
 
 REFERENCE = "resnet3d-18"
 SUBJECT = "xwisenet"
-DEFAULT_VARIANTS = ("xwisenet+unfolded", "xwisenet+keras-bn", "xwisenet+xla")
+DEFAULT_VARIANTS = (
+    "xwisenet+unfolded",
+    "xwisenet+keras-bn",
+    "xwisenet+xla",
+    "xwisenet+frozen",
+    "resnet3d-18+frozen",
+)
 QUICK_CASES = ("xwisenet", "xwisenet-fast", "resnet3d-18", "xwisenet+unfolded", "xwisenet+keras-bn")
 
 
@@ -81,6 +91,10 @@ class Case:
     @property
     def jit_compile(self) -> bool:
         return self.variant == "xla"
+
+    @property
+    def frozen(self) -> bool:
+        return self.variant == "frozen"
 
     def does(self, kind: str) -> bool:
         return kind in self.kinds

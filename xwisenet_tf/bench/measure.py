@@ -27,6 +27,7 @@ class Settings:
     train_batch: int = 16
     train_rounds: int = 4
     train_warmup: int = 2
+    train_group: int = 2  # base cases trained together with the reference (memory)
     tflite: bool = True
     int8: bool = True
     tflite_threads: int = 0  # 0: the number of CPUs
@@ -107,12 +108,25 @@ def random_clips(settings: Settings, batch: int, seed_offset: int = 0) -> np.nda
     return rng.standard_normal((batch, *settings.clip_shape)).astype("float32")
 
 
-def inference_call(model, clips: np.ndarray, jit_compile: bool = False):
-    """A blocking zero-argument call: the compiled model on a fixed batch, result to NumPy."""
+def inference_call(model, clips: np.ndarray, jit_compile: bool = False, frozen: bool = False):
+    """A blocking zero-argument call: the compiled model on a fixed batch, result to NumPy.
+
+    `frozen`: call a copy of the traced graph with the variables turned into constants
+    (`convert_variables_to_constants_v2`), which TensorFlow's graph optimiser can fold further.
+    """
     import tensorflow as tf
 
     fn = tf.function(lambda x: model(x, training=False), jit_compile=jit_compile)
     x = tf.constant(clips)
+    if frozen:
+        from tensorflow.python.framework.convert_to_constants import (
+            convert_variables_to_constants_v2,
+        )
+
+        graph = convert_variables_to_constants_v2(
+            fn.get_concrete_function(tf.TensorSpec(x.shape, x.dtype))
+        )
+        return lambda: graph(x)[0].numpy()
     return lambda: fn(x).numpy()
 
 

@@ -51,7 +51,6 @@ def run_benchmark(
     log: Callable[[str], None] = print,
 ) -> dict:
     """Measures every case; returns {"machine", "settings", "cases", "ratios", "targets"}."""
-    import keras
 
     start = time.time()
     machine = describe()
@@ -71,7 +70,8 @@ def run_benchmark(
         clip = random_clips(settings, 1)
         log(f"Keras batch-1 latency: {settings.rounds} rounds x {settings.calls} calls")
         calls = {
-            c.key: inference_call(models[c.key], clip, c.jit_compile) for c in with_kind(INFER)
+            c.key: inference_call(models[c.key], clip, c.jit_compile, c.frozen)
+            for c in with_kind(INFER)
         }
         timed["keras_b1"] = timing.interleave(
             calls, settings.rounds, settings.calls, settings.warmup, log
@@ -84,7 +84,7 @@ def run_benchmark(
             f"Keras batch-{settings.throughput_batch} throughput: {settings.throughput_rounds} rounds"
         )
         calls = {
-            c.key: inference_call(models[c.key], batch, c.jit_compile)
+            c.key: inference_call(models[c.key], batch, c.jit_compile, c.frozen)
             for c in with_kind(THROUGHPUT)
         }
         timed["keras_b8"] = timing.interleave(calls, settings.throughput_rounds, 1, 2, log)
@@ -92,21 +92,9 @@ def run_benchmark(
     if settings.tflite and with_kind(TFLITE):
         timed.update(_tflite(with_kind(TFLITE), models, settings, threads, rows, log))
     del models
-    keras.backend.clear_session()
-    gc.collect()
+    release_memory()
     if settings.train_rounds and with_kind(TRAIN):
-        log(f"Training batch {settings.train_batch}: {settings.train_rounds} rounds")
-        clips = random_clips(settings, settings.train_batch, 2)
-        calls = {}
-        for c in with_kind(TRAIN):
-            model = build_model(c, settings, inference=False)
-            calls[c.key] = training_call(model, c, clips, settings.num_classes, settings.seed)
-        timed["train"] = timing.interleave(
-            calls, settings.train_rounds, 1, settings.train_warmup, log
-        )
-        del calls
-        keras.backend.clear_session()
-        gc.collect()
+        timed.update(_train(with_kind(TRAIN), settings, reference, log))
     if settings.memory:
         from xwisenet_tf.bench.memory import peak_memory
 
@@ -126,6 +114,72 @@ def run_benchmark(
     result["ratios_of_medians"] = key_ratios(result, reference, subject, "of_medians")
     result["targets"] = check_targets(result, subject)
     return result
+
+
+def release_memory() -> None:
+    """Frees Keras state and returns freed heap memory to the system (glibc `malloc_trim`):
+    TensorFlow's freed activation buffers otherwise stay in the process, and a run that keeps
+    every training model alive at once grew past 17 GB."""
+    import ctypes
+
+    import keras
+
+    keras.backend.clear_session()
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def train_groups(cases: list[Case], reference: str, size: int) -> list[list[Case]]:
+    """Cases trained together: the reference with up to `size` base cases and their variants.
+
+    Interleaving needs the models of a group alive together; all of them at once would not fit
+    in memory. The reference is in every group, so every ratio to it is taken within a round.
+    """
+    ref = [c for c in cases if c.key == reference]
+    bases = list(dict.fromkeys(c.base for c in cases if c.key != reference))
+    groups = []
+    for i in range(0, len(bases), max(size, 1)):
+        chunk = bases[i : i + max(size, 1)]
+        groups.append(ref + [c for c in cases if c.base in chunk and c.key != reference])
+    return groups or [ref]
+
+
+def _train(cases: list[Case], settings: Settings, reference: str, log) -> dict:
+    """Training steps, interleaved within groups; pooled times and within-group ratios."""
+    clips = random_clips(settings, settings.train_batch, 2)
+    pooled: dict[str, dict] = {}
+    ratios: dict[str, dict] = {}
+    groups = train_groups(cases, reference, settings.train_group)
+    for i, group in enumerate(groups, 1):
+        log(
+            f"Training batch {settings.train_batch}, group {i}/{len(groups)} "
+            f"({', '.join(c.key for c in group)}): {settings.train_rounds} rounds"
+        )
+        calls = {}
+        for c in group:
+            model = build_model(c, settings, inference=False)
+            calls[c.key] = training_call(model, c, clips, settings.num_classes, settings.seed)
+        timed = timing.interleave(calls, settings.train_rounds, 1, settings.train_warmup, log)
+        del calls, model
+        release_memory()
+        for c in group:
+            entry = pooled.setdefault(
+                c.key, {"first_call_s": timed[c.key]["first_call_s"], "rounds": []}
+            )
+            entry["rounds"].extend(timed[c.key]["rounds"])
+            if c.key != reference and reference in timed:
+                # clips/s ratio = reference step time / this step time
+                ratios.setdefault(c.key, {})["train_clips_vs_reference"] = timing.compare(
+                    timed, reference, c.key
+                )
+            if c.variant and c.base in timed:
+                ratios.setdefault(c.key, {})["train_time_vs_base"] = timing.compare(
+                    timed, c.key, c.base
+                )
+    return {"train": pooled, "train_ratios": ratios}
 
 
 def _check_variants(cases, calls, rows, log) -> None:
@@ -173,9 +227,10 @@ def _conv_type(case: Case) -> str:
 
 
 def _tflite(cases, models, settings, threads, rows, log) -> dict:
+    """Converts every case (fp32, int8), frees the Keras models, then times the interpreters."""
     clip = random_clips(settings, 1)
     calibration = random_clips(settings, settings.calibration_clips, 3)
-    calls = {}
+    contents = {}
     quantizations = ["none", "int8"] if settings.int8 else ["none"]
     for c in cases:
         for q in quantizations:
@@ -185,12 +240,16 @@ def _tflite(cases, models, settings, threads, rows, log) -> dict:
             content = converted.pop("content", None)
             rows[c.key][label] = converted
             if content is not None:
-                try:
-                    calls[(c.key, label)], rows[c.key][label]["delegate"] = tflite_call(
-                        content, clip, threads
-                    )
-                except Exception as e:  # noqa: BLE001 - e.g. XNNPACK refuses a graph
-                    rows[c.key][label]["error"] = f"{type(e).__name__}: {str(e)[:300]}"
+                contents[(c.key, label)] = content
+    models.clear()
+    release_memory()
+    calls = {}
+    for (key, label), content in contents.items():
+        try:
+            calls[(key, label)], rows[key][label]["delegate"] = tflite_call(content, clip, threads)
+        except Exception as e:  # noqa: BLE001 - e.g. the interpreter cannot allocate
+            rows[key][label]["error"] = f"{type(e).__name__}: {str(e)[:300]}"
+    del contents
     if not calls:
         return {}
     log(f"TFLite latency ({threads} threads): {settings.rounds} rounds x {settings.calls} calls")
@@ -221,19 +280,19 @@ def _fill_rows(rows, cases, timed, settings, reference) -> None:
                 ratios[f"{kind}_vs_reference"] = timing.compare(timed[kind], c.key, reference)
             if c.variant and c.base in timed[kind]:
                 ratios[f"{kind}_vs_base"] = timing.compare(timed[kind], c.key, c.base)
+            same_variant = f"{reference}+{c.variant}"
+            if c.variant and c.key != same_variant and same_variant in timed[kind]:
+                # both sides with the same optimisation, e.g. xwisenet+frozen / resnet3d-18+frozen
+                ratios[f"{kind}_vs_reference_variant"] = timing.compare(
+                    timed[kind], c.key, same_variant
+                )
         if c.key in timed.get("train", {}):
             stats = timing.summarize(timed["train"][c.key], scale=1.0, unit="s")
             stats["clips_per_s"] = round(settings.train_batch / stats["median_s"], 2)
             row["train"] = stats
             # A training step costs about 3 forward passes (forward, input and weight gradients).
             gmacs["train_approx"] = round(3 * macs * stats["clips_per_s"] / 1e9, 1)
-            if reference in timed["train"] and c.key != reference:
-                # clips/s ratio = reference step time / this step time
-                ratios["train_clips_vs_reference"] = timing.compare(
-                    timed["train"], reference, c.key
-                )
-            if c.variant and c.base in timed["train"]:
-                ratios["train_time_vs_base"] = timing.compare(timed["train"], c.key, c.base)
+            ratios.update(timed.get("train_ratios", {}).get(c.key, {}))
         if c.key in timed.get("tflite_int8", {}) and c.key in timed.get("tflite_fp32", {}):
             pair = {"int8": timed["tflite_int8"][c.key], "fp32": timed["tflite_fp32"][c.key]}
             ratios["int8_vs_fp32"] = timing.compare(pair, "int8", "fp32")
@@ -258,6 +317,7 @@ def key_ratios(result: dict, reference: str, subject: str, statistic: str = "med
         "int8_vs_fp32": "{} TFLite int8 / fp32 latency",
     }
     variant_names = {
+        "keras_b1_vs_reference_variant": f"{{}} / {reference}+{{variant}} Keras batch-1 latency",
         "keras_b1_vs_base": "{} / {} Keras batch-1 latency",
         "keras_b8_vs_base": f"{{}} / {{}} Keras batch-{b8} time",
         "train_time_vs_base": "{} / {} training step time",
@@ -269,7 +329,8 @@ def key_ratios(result: dict, reference: str, subject: str, statistic: str = "med
         if row["variant"]:
             for key, name in variant_names.items():
                 if statistic in ratios.get(key, {}):
-                    out[name.format(row["key"], row["base"])] = ratios[key][statistic]
+                    label = name.format(row["key"], row["base"], variant=row["variant"])
+                    out[label] = ratios[key][statistic]
         elif row["model"].startswith(family):
             for key, name in names.items():
                 if statistic in ratios.get(key, {}):

@@ -21,6 +21,7 @@ from xwisenet_tf.bench.measure import (
     random_clips,
     training_call,
 )
+from xwisenet_tf.bench.run import release_memory
 
 TOLERANCE = 0.15
 
@@ -34,8 +35,6 @@ def sweep_points(settings: Settings, frames: list[int], sizes: list[int]) -> lis
 
 def run_sweep(keys, settings: Settings, frames, sizes, log=print) -> dict:
     """Measures every case at every point; returns a JSON-ready dict."""
-    import keras
-
     from xwisenet_tf.bench.machine import describe, load_average
     from xwisenet_tf.profiling import count_macs
 
@@ -58,21 +57,40 @@ def run_sweep(keys, settings: Settings, frames, sizes, log=print) -> dict:
     log(f"sweep: batch-1 latency at {len(calls)} points, {settings.rounds} rounds")
     latency = timing.interleave(calls, settings.rounds, settings.calls, settings.warmup, log)
     del calls
-    keras.backend.clear_session()
-    train = {}
+    release_memory()
+    train, train_ratios = {}, {}
     if settings.train_rounds:
-        calls = {}
         for case in cases:
-            for f, s in points:
-                point = dataclasses.replace(settings, frames=f, size=s)
-                model = build_model(case, point, inference=False)
-                calls[f"{case.key} {f}x{s}"] = training_call(
-                    model, case, random_clips(point, settings.train_batch), settings.num_classes
+            base = f"{case.key} {settings.frames}x{settings.size}"
+            others = [p for p in points if p != (settings.frames, settings.size)]
+            # the base point with up to `train_group` others: all at once would not fit in memory
+            size = max(settings.train_group, 1)
+            for i in range(0, max(len(others), 1), size):
+                group = [(settings.frames, settings.size), *others[i : i + size]]
+                calls = {}
+                for f, s in group:
+                    point = dataclasses.replace(settings, frames=f, size=s)
+                    model = build_model(case, point, inference=False)
+                    calls[f"{case.key} {f}x{s}"] = training_call(
+                        model, case, random_clips(point, settings.train_batch), settings.num_classes
+                    )
+                log(
+                    f"sweep: training batch {settings.train_batch}, {', '.join(calls)}: "
+                    f"{settings.train_rounds} rounds"
                 )
-        log(f"sweep: training batch {settings.train_batch}, {settings.train_rounds} rounds")
-        train = timing.interleave(calls, settings.train_rounds, 1, settings.train_warmup, log)
-        del calls
-        keras.backend.clear_session()
+                timed = timing.interleave(
+                    calls, settings.train_rounds, 1, settings.train_warmup, log
+                )
+                del calls, model
+                release_memory()
+                for label in timed:
+                    entry = train.setdefault(
+                        label, {"first_call_s": timed[label]["first_call_s"], "rounds": []}
+                    )
+                    entry["rounds"].extend(timed[label]["rounds"])
+                    if label != base:
+                        train_ratios[label] = timing.compare(timed, label, base)
+                train_ratios.setdefault(base, timing.compare(timed, base, base))
 
     base_point = (settings.frames, settings.size)
     for case in cases:
@@ -92,7 +110,7 @@ def run_sweep(keys, settings: Settings, frames, sizes, log=print) -> dict:
                 tstats = timing.summarize(train[label], scale=1.0, unit="s")
                 tstats["clips_per_s"] = round(settings.train_batch / tstats["median_s"], 2)
                 row["train"] = tstats
-                tcost = timing.ratio_summary(timing.round_ratios(train, label, base))
+                tcost = train_ratios[label]
                 row["train_time_ratio"] = tcost
                 row["train_time_per_mac"] = round(tcost["median"] / mac_ratio, 3)
     return {
