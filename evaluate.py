@@ -37,8 +37,8 @@ flags.DEFINE_string("split", "test", "Split to evaluate: test | validation | tra
 flags.DEFINE_string(
     "output",
     None,
-    "Report JSON (default: eval_<split>.json beside the "
-    "checkpoint); the confusion matrix PNG goes beside it.",
+    "Report JSON (default: eval_<split>_<checkpoint name>.json beside the checkpoint, e.g. "
+    "eval_test_best.json); the confusion matrix PNG goes beside it.",
 )
 flags.DEFINE_integer("batch_size", 16, "Clips per forward pass.")
 flags.DEFINE_bool("progress", True, "Show a progress bar.")

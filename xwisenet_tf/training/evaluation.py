@@ -407,8 +407,8 @@ def run_evaluation(
         dataset: Dataset spec as for training; default the run's.
         data_dir: Cache directory (or a prepared directory); default the run's.
         split: Split to evaluate.
-        output: Report path; default ``eval_<split>.json`` beside the checkpoint
-            (``eval_<split>_<name>.json`` for checkpoints other than ``best.keras``).
+        output: Report path; default ``eval_<split>_<checkpoint name>.json`` beside the
+            checkpoint (never the ``eval_test.json`` that training wrote).
         batch_size: Clips per forward pass.
         dataset_options: Conversion options, as for training.
         progress: Show a progress bar.
@@ -435,7 +435,6 @@ def run_evaluation(
     )
     if output is None:
         stem = os.path.splitext(os.path.basename(path))[0]
-        name = f"eval_{split}.json" if stem == "best" else f"eval_{split}_{stem}.json"
-        output = os.path.join(folder, name)
+        output = os.path.join(folder, f"eval_{split}_{stem}.json")
     json_path, png_path = write_report(report, output)
     return report, json_path, png_path

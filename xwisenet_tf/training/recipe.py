@@ -206,7 +206,8 @@ def train(config: TrainConfig) -> TrainResult:
         {k: float(v) for k, v in row.items() if v != ""}
         for row in cb.read_history(os.path.join(own_dir, "history.csv"))
     ]
-    epochs_done = max(initial_epoch, len(history)) if task.is_chief else config.epochs
+    final_state = cb.read_backup_state(backup_dir)
+    epochs_done = final_state["epoch"] if final_state else initial_epoch
     best = os.path.join(own_dir, "best.keras")
     last = os.path.join(own_dir, "last.keras")
     report = None
