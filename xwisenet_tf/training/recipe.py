@@ -125,11 +125,8 @@ def train(config: TrainConfig) -> TrainResult:
     state = _check_previous_run(own_dir, backup_dir, config)
     initial_epoch = state["epoch"] if state else 0
 
-    train_videos = [
-        v
-        for v in manifest["splits"]["train"]["videos"]
-        if v["id"] not in set(validation.holdout_ids)
-    ]
+    held_out = set(validation.holdout_ids)
+    train_videos = [v for v in manifest["splits"]["train"]["videos"] if v["id"] not in held_out]
     steps = config.steps_per_epoch or math.ceil(len(train_videos) / config.batch_size)
     resolved = {
         "prepared_dir": prepared,
