@@ -1,4 +1,4 @@
-"""Exports a trained checkpoint to SavedModel and/or TFLite, verified against Keras.
+r"""Exports a trained checkpoint to SavedModel and/or TFLite, verified against Keras.
 
     python export.py --checkpoint runs/xwisenet-kth/best.keras --output_dir exported \
         --tflite --quantize int8 --calibration_data data_cache/kth
@@ -17,9 +17,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
-from xwisenet_tf.export.exporter import ExportOptions  # noqa: E402
-
-_DEFAULTS = ExportOptions(checkpoint="", output_dir="")
+# Mirrors xwisenet_tf.export.exporter (ExportOptions defaults, QUANTIZATIONS): this module checks
+# the cheap arguments before TensorFlow loads (a typo fails in a fraction of a second, with one
+# line on stderr); the library checks everything again.
+QUANTIZATIONS = ("none", "fp16", "dynamic", "int8")
+_DEFAULTS = {
+    "num_calibration_clips": 100,
+    "calibration_split": "train",
+    "num_verify_clips": 32,
+    "num_threads": min(4, os.cpu_count() or 1),
+    "latency_runs": 20,
+    "data_dir": "data_cache",
+}
 
 flags.DEFINE_string("checkpoint", None, "A .keras checkpoint, or a training model_dir.")
 flags.DEFINE_string("output_dir", None, "Directory for the exported models and the report.")
@@ -44,17 +53,17 @@ flags.DEFINE_string(
     "verification. Default: the checkpoint's training data, else the synthetic dataset.",
 )
 flags.DEFINE_integer(
-    "num_calibration_clips", _DEFAULTS.num_calibration_clips, "Clips to calibrate int8."
+    "num_calibration_clips", _DEFAULTS["num_calibration_clips"], "Clips to calibrate int8."
 )
 flags.DEFINE_string(
-    "calibration_split", _DEFAULTS.calibration_split, "Split of the calibration clips."
+    "calibration_split", _DEFAULTS["calibration_split"], "Split of the calibration clips."
 )
 flags.DEFINE_string(
     "verify_split", None, "Split of the verification clips (default: test, else validation)."
 )
 flags.DEFINE_integer(
     "num_verify_clips",
-    _DEFAULTS.num_verify_clips,
+    _DEFAULTS["num_verify_clips"],
     "Clips on which the export is compared with Keras.",
 )
 flags.DEFINE_bool(
@@ -67,16 +76,18 @@ flags.DEFINE_bool(
     "fold_batch_norms", True, "Fold BatchNorms into the convolutions before converting."
 )
 flags.DEFINE_integer(
-    "num_threads", _DEFAULTS.num_threads, "Interpreter threads for the latency measurement."
+    "num_threads", _DEFAULTS["num_threads"], "Interpreter threads for the latency measurement."
 )
-flags.DEFINE_integer("latency_runs", _DEFAULTS.latency_runs, "Timed runs for the median latency.")
+flags.DEFINE_integer(
+    "latency_runs", _DEFAULTS["latency_runs"], "Timed runs for the median latency."
+)
 flags.DEFINE_bool(
     "evaluate_accuracy",
     False,
     "Also report clip and video accuracy of the exported and the Keras model on the whole "
     "verification split.",
 )
-flags.DEFINE_string("data_dir", _DEFAULTS.data_dir, "Cache of the synthetic fallback dataset.")
+flags.DEFINE_string("data_dir", _DEFAULTS["data_dir"], "Cache of the synthetic fallback dataset.")
 
 FLAGS = flags.FLAGS
 
@@ -89,8 +100,10 @@ def main(argv: list[str]) -> None:
         _fail("--checkpoint is required (a .keras file or a training model_dir)")
     if not FLAGS.output_dir:
         _fail("--output_dir is required")
+    _precheck()
     from xwisenet_tf.data import DataError
     from xwisenet_tf.export import ExportError, export_model
+    from xwisenet_tf.export.exporter import ExportOptions
 
     options = ExportOptions(
         checkpoint=FLAGS.checkpoint,
@@ -118,6 +131,32 @@ def main(argv: list[str]) -> None:
     except (ExportError, DataError) as e:
         _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
     print(f"Report: {os.path.join(options.output_dir, 'export_report.json')}")
+
+
+def _precheck() -> None:
+    """The checks of `ExportOptions.validate` that need no TensorFlow, with its messages."""
+    if not FLAGS.saved_model and not FLAGS.tflite:
+        _fail("nothing to export: pass --tflite and/or --saved_model")
+    if FLAGS.quantize not in QUANTIZATIONS:
+        _fail(
+            f"--quantize {FLAGS.quantize!r}: unknown quantization; expected one of "
+            f"{', '.join(QUANTIZATIONS)}"
+        )
+    if not os.path.exists(FLAGS.checkpoint):
+        _fail(
+            f"--checkpoint {FLAGS.checkpoint}: not found; expected a .keras file written by "
+            "train.py or its model_dir"
+        )
+    data = FLAGS.calibration_data
+    if data is not None:
+        if not os.path.isdir(data):
+            _fail(f"--calibration_data {data}: directory not found")
+        if not os.path.isfile(os.path.join(data, "manifest.json")):
+            _fail(
+                f"--calibration_data {data}: holds no prepared dataset (no manifest.json); "
+                "expected a directory written by `python -m xwisenet_tf.data.prepare` "
+                "(TFRecords + manifest)"
+            )
 
 
 def _fail(message: str) -> None:

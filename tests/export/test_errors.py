@@ -29,11 +29,11 @@ def _run_cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def _error_line(result: subprocess.CompletedProcess) -> str:
+    """The one line of stderr (checked before TensorFlow loads, so no start-up logging)."""
     assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("export.py: error:")]
-    assert len(errors) == 1, result.stderr
-    return errors[0]
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("export.py: error:"), result.stderr
+    return lines[0]
 
 
 def test_cli_errors_are_one_line(tmp_path, trained_checkpoint):
@@ -74,6 +74,32 @@ def test_cli_errors_are_one_line(tmp_path, trained_checkpoint):
     assert not os.path.exists(out)  # nothing written on a bad argument
 
 
+def test_cli_mirrors_the_library_defaults():
+    """export.py checks cheap arguments before TensorFlow loads, with copies of these values."""
+    import ast
+    import dataclasses
+
+    from xwisenet_tf.export.exporter import QUANTIZATIONS, ExportOptions
+
+    tree = ast.parse((REPO / "export.py").read_text())
+    values = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            name = node.targets[0].id
+            if name == "QUANTIZATIONS":
+                values[name] = ast.literal_eval(node.value)
+            elif name == "_DEFAULTS":
+                values[name] = {
+                    ast.literal_eval(k): ast.literal_eval(v)
+                    for k, v in zip(node.value.keys, node.value.values, strict=True)
+                    if isinstance(v, ast.Constant)
+                }
+    assert values["QUANTIZATIONS"] == QUANTIZATIONS
+    defaults = {f.name: f.default for f in dataclasses.fields(ExportOptions)}
+    for name, value in values["_DEFAULTS"].items():
+        assert defaults[name] == value, name
+
+
 @pytest.mark.parametrize(
     "options,match",
     [
@@ -85,9 +111,12 @@ def test_cli_errors_are_one_line(tmp_path, trained_checkpoint):
         ({"tflite": True, "calibration_data": "/nonexistent/dir"}, "directory not found"),
     ],
 )
-def test_library_option_errors(tmp_path, trained_checkpoint, options, match):
+def test_library_option_errors(tmp_path, options, match):
+    checkpoint = tmp_path / "best.keras"  # options are checked before the model is read
+    checkpoint.write_bytes(b"")
     with pytest.raises(ExportError, match=match):
-        export_model(checkpoint=trained_checkpoint, output_dir=str(tmp_path), **options)
+        export_model(checkpoint=str(checkpoint), output_dir=str(tmp_path / "out"), **options)
+    assert not (tmp_path / "out").exists()
 
 
 def test_checkpoint_errors(tmp_path):

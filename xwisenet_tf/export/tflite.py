@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Callable, Iterable
@@ -165,11 +166,19 @@ def convert_to_tflite(
     return content
 
 
-def _summarize_error(error: Exception, limit: int = 600) -> str:
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    wanted = [line for line in lines if "error" in line.lower() or "op" in line.lower()]
-    text = " | ".join(dict.fromkeys(wanted or lines)) or type(error).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+def _summarize_error(error: Exception, limit: int = 400) -> str:
+    """One line from a converter error: the ops TFLite has no builtin for, else the first
+    error line."""
+    text = str(error)
+    ops = list(
+        dict.fromkeys(re.findall(r"'([\w.]+)' op is neither a custom op nor a flex op", text))
+    )
+    if ops:
+        return f"no TFLite builtin op for {', '.join(ops)} (only builtin ops are allowed)"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [line for line in lines if "error" in line.lower()]
+    line = (errors or lines or [type(error).__name__])[0]
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def tflite_op_names(content: bytes) -> list[str]:
