@@ -24,10 +24,11 @@ CONFIGS = ["xwisenet-gc", "xwisenet-ss"]
 
 
 class _InterruptAfterFirstEpoch(keras.callbacks.Callback):
-    """Ctrl-C at the end of epoch 1, after the resumable backup of that epoch was written."""
+    """Ctrl-C as epoch 2 begins: every callback (the resumable backup included) has finished
+    epoch 1."""
 
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == 0:
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 1:
             raise KeyboardInterrupt
 
 
@@ -46,7 +47,7 @@ def interrupted(synthetic_data_dir, tmp_path_factory):
     def with_interrupt(*args, **kwargs):
         callbacks = original(*args, **kwargs)
         if str(args[3]).startswith(str(second)):  # own_dir of the second configuration
-            callbacks.append(_InterruptAfterFirstEpoch())
+            callbacks.insert(0, _InterruptAfterFirstEpoch())
         return callbacks
 
     lines: list[str] = []
@@ -153,6 +154,14 @@ def test_done_json_of_other_settings_is_refused(interrupted):
     )
     with pytest.raises(ExperimentError, match="other settings"):
         run_table("4", settings, ["xwisenet-gc"], log=lambda _: None)
+
+
+def test_more_epochs_continue_a_finished_configuration(interrupted):
+    settings = tiny_settings(interrupted["synthetic_data_dir"], interrupted["out"], epochs=3)
+    (done,) = run_table("4", settings, ["xwisenet-gc"], log=lambda _: None)
+    assert done["epochs"] == 3 and done["resumed_from_epoch"] == 2
+    history = (interrupted["first"] / "train" / "history.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in history[1:]] == ["1", "2", "3"]
 
 
 def test_identical_configuration_is_reused_not_retrained(synthetic_data_dir, tmp_path):
