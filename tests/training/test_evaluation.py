@@ -136,7 +136,9 @@ def test_validation_plan_prefers_the_validation_split_and_stratifies_videos():
     plan = plan_validation(manifest, "holdout", 0.2, 0)
     labels = {v["id"]: v["label"] for v in manifest["splits"]["train"]["videos"]}
     assert {labels[i] for i in plan.holdout_ids} == {0, 1}  # stratified: every class
-    assert len(plan.holdout_ids) == 2 * round(0.2 * len(labels) / 2)
+    per_class = [sum(1 for x in labels.values() if x == c) for c in (0, 1)]
+    assert per_class == [10, 5]
+    assert len(plan.holdout_ids) == round(0.2 * 10) + round(0.2 * 5)  # 2 + 1
     manifest["splits"]["validation"] = {"videos": [{"id": "v", "label": 0, "num_frames": 9}]}
     assert plan_validation(manifest, "auto", 0.2, 0).split == "validation"
 
