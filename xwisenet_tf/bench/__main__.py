@@ -52,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--train_rounds", type=int, default=None, help="0 skips training (4)")
     p.add_argument("--skip_tflite", action="store_true")
     p.add_argument("--skip_int8", action="store_true")
+    p.add_argument("--tflite_dynamic", action="store_true", help="also dynamic-range quantization")
     p.add_argument("--skip_memory", action="store_true")
     p.add_argument("--threads", type=int, default=0, help="TFLite threads (0: all CPUs)")
     p.add_argument("--calibration_clips", type=int, default=4, help="int8 calibration clips")
@@ -105,6 +106,7 @@ def _settings(args):
         train_warmup=1 if quick else 2,
         tflite=not args.skip_tflite,
         int8=not args.skip_int8,
+        tflite_dynamic=args.tflite_dynamic,
         tflite_threads=args.threads,
         calibration_clips=args.calibration_clips,
         memory=not args.skip_memory,

@@ -30,6 +30,7 @@ class Settings:
     train_group: int = 2  # base cases trained together with the reference (memory)
     tflite: bool = True
     int8: bool = True
+    tflite_dynamic: bool = False  # also dynamic-range (int8 weights, float activations)
     tflite_threads: int = 0  # 0: the number of CPUs
     calibration_clips: int = 4
     memory: bool = True

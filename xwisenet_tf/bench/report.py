@@ -121,17 +121,29 @@ def markdown(result: dict) -> str:
                 f"{_f(g.get('tflite_fp32'), 0)} / {_f(g.get('tflite_int8'), 0)} | "
                 f"{_f(fp32.get('size_mb'), 1)} / {_f(int8.get('size_mb'), 1)} |"
             )
+        dynamic = [r for r in tflite_rows if "tflite_dynamic" in r]
+        if dynamic:
+            lines += [
+                "",
+                "| case | dynamic-range ms | dynamic / fp32 | MB |",
+                "|---|--:|--:|--:|",
+            ]
+            lines += [
+                f"| {r['key']} | {_tflite(r['tflite_dynamic'])} | {_ratio(r, 'dynamic_vs_fp32')} | "
+                f"{_f(r['tflite_dynamic'].get('size_mb'), 1)} |"
+                for r in dynamic
+            ]
         failed = [
             f"{r['key']} {q}: {r[q]['error']}"
             for r in tflite_rows
-            for q in ("tflite_fp32", "tflite_int8")
+            for q in ("tflite_fp32", "tflite_int8", "tflite_dynamic")
             if "error" in r.get(q, {})
         ]
         lines += [f"- conversion failed: {text}" for text in failed]
         lines += [
             f"- † {r['key']} {q[7:]}: ran on {r[q]['delegate']}"
             for r in tflite_rows
-            for q in ("tflite_fp32", "tflite_int8")
+            for q in ("tflite_fp32", "tflite_int8", "tflite_dynamic")
             if r.get(q, {}).get("delegate", "xnnpack") != "xnnpack"
         ]
     variants = [r for r in rows if r["variant"]]

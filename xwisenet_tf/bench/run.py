@@ -34,6 +34,8 @@ from xwisenet_tf.bench.measure import (
     training_call,
 )
 
+TFLITE_LABELS = {"none": "tflite_fp32", "int8": "tflite_int8", "dynamic": "tflite_dynamic"}
+
 # The issue's targets (item 2), checked for the subject against the reference in the same run.
 TARGETS = (
     # name, case ratio key, comparison, threshold, what it means
@@ -231,12 +233,12 @@ def _tflite(cases, models, settings, threads, rows, log) -> dict:
     clip = random_clips(settings, 1)
     calibration = random_clips(settings, settings.calibration_clips, 3)
     contents = {}
-    quantizations = ["none", "int8"] if settings.int8 else ["none"]
+    quantizations = ["none"] + ["int8"] * settings.int8 + ["dynamic"] * settings.tflite_dynamic
     for c in cases:
         for q in quantizations:
             log(f"TFLite conversion: {c.key} ({q})")
             converted = convert_tflite(models[c.key], q, calibration if q == "int8" else None)
-            label = "tflite_fp32" if q == "none" else "tflite_int8"
+            label = TFLITE_LABELS[q]
             content = converted.pop("content", None)
             rows[c.key][label] = converted
             if content is not None:
@@ -255,7 +257,7 @@ def _tflite(cases, models, settings, threads, rows, log) -> dict:
     log(f"TFLite latency ({threads} threads): {settings.rounds} rounds x {settings.calls} calls")
     named = {f"{k} {label}": fn for (k, label), fn in calls.items()}
     timed = timing.interleave(named, settings.rounds, settings.calls, settings.warmup, log)
-    out: dict[str, dict] = {"tflite_fp32": {}, "tflite_int8": {}}
+    out: dict[str, dict] = {label: {} for label in TFLITE_LABELS.values()}
     for k, label in calls:
         out[label][k] = timed[f"{k} {label}"]
     return out
@@ -268,7 +270,7 @@ def _fill_rows(rows, cases, timed, settings, reference) -> None:
         macs = row["macs"]
         gmacs = {}
         ratios = {}
-        for kind in ("keras_b1", "keras_b8", "tflite_fp32", "tflite_int8"):
+        for kind in ("keras_b1", "keras_b8", *TFLITE_LABELS.values()):
             if c.key not in timed.get(kind, {}):
                 continue
             stats = timing.summarize(timed[kind][c.key])
@@ -293,9 +295,11 @@ def _fill_rows(rows, cases, timed, settings, reference) -> None:
             # A training step costs about 3 forward passes (forward, input and weight gradients).
             gmacs["train_approx"] = round(3 * macs * stats["clips_per_s"] / 1e9, 1)
             ratios.update(timed.get("train_ratios", {}).get(c.key, {}))
-        if c.key in timed.get("tflite_int8", {}) and c.key in timed.get("tflite_fp32", {}):
-            pair = {"int8": timed["tflite_int8"][c.key], "fp32": timed["tflite_fp32"][c.key]}
-            ratios["int8_vs_fp32"] = timing.compare(pair, "int8", "fp32")
+        for q in ("int8", "dynamic"):
+            label = TFLITE_LABELS[q]
+            if c.key in timed.get(label, {}) and c.key in timed.get("tflite_fp32", {}):
+                pair = {q: timed[label][c.key], "fp32": timed["tflite_fp32"][c.key]}
+                ratios[f"{q}_vs_fp32"] = timing.compare(pair, q, "fp32")
         row["gmacs_per_s"] = gmacs
         row["ratios"] = ratios
 
@@ -315,6 +319,7 @@ def key_ratios(result: dict, reference: str, subject: str, statistic: str = "med
         "tflite_fp32_vs_reference": f"{{}} / {reference} TFLite fp32 latency",
         "tflite_int8_vs_reference": f"{{}} / {reference} TFLite int8 latency",
         "int8_vs_fp32": "{} TFLite int8 / fp32 latency",
+        "dynamic_vs_fp32": "{} TFLite dynamic-range / fp32 latency",
     }
     variant_names = {
         "keras_b1_vs_reference_variant": f"{{}} / {reference}+{{variant}} Keras batch-1 latency",
