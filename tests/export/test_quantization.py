@@ -114,11 +114,10 @@ def test_int8_full_integer(exported, classes):
     assert drop <= INT8_MAX_VIDEO_ACCURACY_DROP, accuracy
     calibration = entry["calibration"]
     assert calibration["num_clips"] == 100 and calibration["split"] == "train"
-    # Full integer: int8 weights and activations; the float ops are the input QUANTIZE and the
-    # output DEQUANTIZE, plus the LayerNorm NEG the quantizer leaves in float (see the report).
+    # Full integer: int8 weights and activations; the only float ops are the input QUANTIZE and
+    # the output DEQUANTIZE.
     assert "QUANTIZE" in tflite_op_names(content)
-    allowed = ("QUANTIZE", "DEQUANTIZE", "NEG")
-    assert all(op.split(" ")[0] in allowed for op in entry["float_ops"]), entry["float_ops"]
+    assert sorted(entry["float_ops"]) == ["DEQUANTIZE x1", "QUANTIZE x1"], entry["float_ops"]
 
 
 @pytest.mark.xfail(

@@ -1,9 +1,17 @@
+import keras
 import numpy as np
 import pytest
 
 from tests.layer_testing import run_layer_test
 from tests.numpy_reference import conv3d, layer_norm, relu, sigmoid, softmax
-from xwisenet_tf.layers import CBAMBlock, GCBlock, SEBlock, SSBlock, make_context_block
+from xwisenet_tf.layers import (
+    CBAMBlock,
+    ChannelLayerNorm,
+    GCBlock,
+    SEBlock,
+    SSBlock,
+    make_context_block,
+)
 
 SHAPE = (2, 4, 5, 6, 16)  # batch, T, H, W, C
 
@@ -171,3 +179,43 @@ def test_factory_rejects_unknown_block():
     assert make_context_block(None, name="x") is None
     with pytest.raises(ValueError, match="context_pooling='spatial'"):
         SSBlock(context_pooling="spatial")
+
+
+def test_channel_layer_norm_equals_keras_layer_normalization(rng):
+    x = rng.normal(2.0, 3.0, (3, 5, 12)).astype("float32")
+    reference = keras.layers.LayerNormalization(epsilon=1e-5)
+    layer = ChannelLayerNorm(epsilon=1e-5)
+    reference.build(x.shape)
+    layer.build(x.shape)
+    weights = [rng.normal(0, 1, w.shape).astype("float32") for w in reference.weights]
+    reference.set_weights(weights)
+    layer.set_weights(weights)
+    np.testing.assert_allclose(np.asarray(layer(x)), np.asarray(reference(x)), atol=1e-5)
+    gamma, beta = weights
+    np.testing.assert_allclose(np.asarray(layer(x)), layer_norm(x, gamma, beta), atol=1e-5)
+    # Half-precision inputs are normalised in float32, as Keras does.
+    half = ChannelLayerNorm(dtype="mixed_bfloat16")
+    half.build(x.shape)
+    half.set_weights(weights)
+    out = half(keras.ops.cast(x, "bfloat16"))
+    assert keras.backend.standardize_dtype(out.dtype) == "bfloat16"
+    np.testing.assert_allclose(np.asarray(keras.ops.cast(out, "float32")), layer(x), atol=0.1)
+    restored = ChannelLayerNorm.from_config(layer.get_config())
+    restored.build(x.shape)
+    restored.set_weights(weights)
+    np.testing.assert_allclose(np.asarray(restored(x)), np.asarray(layer(x)), atol=1e-6)
+    with pytest.raises(ValueError, match="last axis"):
+        ChannelLayerNorm(axis=1)
+
+
+@pytest.mark.parametrize("block", [SSBlock, GCBlock])
+def test_context_softmax_stays_finite_for_large_logits(block, rng):
+    """The max-subtracted weights of `_softmax_weighted_sum` never overflow."""
+    layer = block(reduction=4)
+    x = rng.standard_normal(SHAPE).astype("float32")
+    layer(x)
+    _randomize(layer, rng)
+    w_a, b_a = layer.context_conv.get_weights()
+    layer.context_conv.set_weights([w_a * 1e3, b_a + 1e3])
+    out = np.asarray(layer(x))
+    assert np.isfinite(out).all()

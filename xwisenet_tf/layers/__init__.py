@@ -22,6 +22,7 @@ from xwisenet_tf.layers.conv_variants import (
     make_conv,
 )
 from xwisenet_tf.layers.depthwise3d import DepthwiseConv3D
+from xwisenet_tf.layers.layer_norm import ChannelLayerNorm
 from xwisenet_tf.layers.pooling import FoldedMaxPool3D
 from xwisenet_tf.layers.shortcut import ZeroPadShortcut
 from xwisenet_tf.layers.shuffle import ChannelShuffle, ChannelSplit
@@ -32,6 +33,7 @@ __all__ = [
     "CONTEXT_POOLINGS",
     "CONV_TYPES",
     "CBAMBlock",
+    "ChannelLayerNorm",
     "ChannelShuffle",
     "ChannelSplit",
     "ConvBNStack",

@@ -11,6 +11,7 @@ from keras import ops
 
 from xwisenet_tf.layers.common import check_choice, require_static
 from xwisenet_tf.layers.conv3d import FoldedConv3D
+from xwisenet_tf.layers.layer_norm import ChannelLayerNorm
 
 BLOCKS = (None, "ss", "gc", "se", "cbam")
 CONTEXT_POOLINGS = ("channel", "temporal", "channel_temporal")
@@ -18,6 +19,25 @@ CONTEXT_POOLINGS = ("channel", "temporal", "channel_temporal")
 
 def _bottleneck_channels(channels: int, reduction: int) -> int:
     return max(channels // reduction, 1)
+
+
+def _softmax_weighted_sum(logits, values):
+    """`softmax(logits) @ values` as `(exp(l - max l) @ values) / sum exp(l - max l)`.
+
+    Equal to the softmax form, but it quantises well: TFLite's int8 SOFTMAX has a fixed output
+    scale of 1/256, so weights of ~1/784 (28 x 28 positions) round to 0 or 1 step and bias the
+    context low; the unnormalised weights keep their precision through EXP, the weighted sum
+    and the final division (int8 maximum context error 0.18 -> 0.003, docs/deploying.md).
+
+    Args:
+        logits: `(..., 1, positions)`.
+        values: `(..., positions, C)`.
+
+    Returns:
+        `(..., 1, C)`.
+    """
+    weights = ops.exp(logits - ops.max(logits, axis=-1, keepdims=True))
+    return ops.matmul(weights, values) / ops.sum(weights, axis=-1, keepdims=True)
 
 
 def _per_frame(vectors):
@@ -45,9 +65,7 @@ class _ContextTransform(keras.layers.Layer):
         self.context_conv = (
             keras.layers.Dense(1, name=f"{self.name}_context") if with_context_conv else None
         )
-        self.transform_norm = keras.layers.LayerNormalization(
-            epsilon=1e-5, name=f"{self.name}_transform_norm"
-        )
+        self.transform_norm = ChannelLayerNorm(epsilon=1e-5, name=f"{self.name}_transform_norm")
 
     def build(self, input_shape):
         require_static(input_shape, self.name)
@@ -123,16 +141,14 @@ class SSBlock(_ContextTransform):
         x = ops.reshape(inputs, (-1, frames, height * width, channels))
         if self.context_pooling == "channel":
             logits = ops.reshape(self.context_conv(x), (-1, frames, 1, height * width))
-            weights = ops.softmax(logits, axis=-1)
-            return ops.squeeze(ops.matmul(weights, x), axis=2)
+            return ops.squeeze(_softmax_weighted_sum(logits, x), axis=2)
         if self.context_pooling == "channel_temporal":
             pooled = ops.mean(x, axis=1)  # (batch, HW, C)
             logits = ops.reshape(self.context_conv(pooled), (-1, 1, 1, height * width))
-            weights = ops.softmax(logits, axis=-1)
-            return ops.squeeze(ops.matmul(weights, x), axis=2)
-        pooled = ops.transpose(ops.mean(x, axis=1), (0, 2, 1))  # (batch, C, HW)
-        weights = ops.transpose(ops.softmax(pooled, axis=-1), (0, 2, 1))  # (batch, HW, C)
-        return ops.sum(x * ops.expand_dims(weights, 1), axis=2)
+            return ops.squeeze(_softmax_weighted_sum(logits, x), axis=2)
+        pooled = ops.mean(x, axis=1, keepdims=True)  # (batch, 1, HW, C)
+        weights = ops.exp(pooled - ops.max(pooled, axis=2, keepdims=True))  # softmax over HW
+        return ops.sum(x * weights, axis=2) / ops.sum(weights, axis=2)
 
     def call(self, inputs):
         delta = self.transform(self.context(inputs))  # (batch, T, C)
@@ -170,7 +186,7 @@ class GCBlock(_ContextTransform):
         _, frames, height, width, channels = inputs.shape
         x = ops.reshape(inputs, (-1, frames * height * width, channels))
         logits = ops.reshape(self.context_conv(x), (-1, 1, frames * height * width))
-        context = ops.matmul(ops.softmax(logits, axis=-1), x)  # (batch, 1, C)
+        context = _softmax_weighted_sum(logits, x)  # (batch, 1, C)
         delta = self.transform(context)
         return inputs + _per_frame(delta)
 
