@@ -1,4 +1,4 @@
-"""Peak resident memory of one case, measured in a fresh subprocess (`ru_maxrss`).
+"""Peak resident memory of one case, measured in a fresh subprocess (`VmHWM`).
 
     python -m xwisenet_tf.bench.memory '{"case": "xwisenet", "settings": {...}}'
 
@@ -6,6 +6,10 @@ The subprocess imports TensorFlow and records its resident set (the baseline), t
 inference model and runs it at batch 1 (peak: inference), then builds the training model and
 runs two training steps at the training batch size (peak: training). Peaks are reported above
 the baseline, so they show what the model itself needs, not the TensorFlow runtime.
+
+The peak is the kernel's high-water mark of the resident set (`VmHWM` in `/proc/self/status`),
+not `getrusage`'s `ru_maxrss`: that one survives `fork` + `exec`, so a subprocess started by a
+large benchmark process reports the parent's size as its own peak.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-import resource
 import subprocess
 import sys
 
@@ -28,7 +31,12 @@ from xwisenet_tf.bench.measure import (
 
 
 def _max_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+    """Peak resident set of this process (since its `exec`), MiB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0  # kB
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def probe(case_key: str, settings: Settings) -> dict:
