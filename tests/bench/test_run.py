@@ -18,7 +18,7 @@ REFERENCE = "shufflenet3d-1.0x"  # tiny stand-in for resnet3d-18 (33 M parameter
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     argv = ["run", *TINY_ARGS, f"--models={CASES}", f"--reference={REFERENCE}"]
-    assert main([*argv, "--skip_memory", f"--out_dir={out}"]) == 0
+    assert main([*argv, "--skip_memory", "--tflite_dynamic", f"--out_dir={out}"]) == 0
     return out
 
 
@@ -31,13 +31,13 @@ def test_json_has_every_measurement_and_within_run_ratios(run_dir):
     for key in ("xwisenet", REFERENCE):
         row = rows[key]
         assert row["params"] > 0 and row["macs"] > 0
-        for kind in ("keras_b1", "keras_b8", "tflite_fp32", "tflite_int8"):
+        for kind in ("keras_b1", "keras_b8", "tflite_fp32", "tflite_int8", "tflite_dynamic"):
             assert row[kind]["median_ms"] > 0, (key, kind)
             assert row[kind]["p10_ms"] <= row[kind]["median_ms"] <= row[kind]["p90_ms"]
         assert row["keras_b1"]["samples"] == 2 and row["keras_b1"]["rounds"] == 2
         assert row["train"]["clips_per_s"] > 0
         assert set(row["gmacs_per_s"]) >= {"keras_b1", "keras_b8", "train_approx", "tflite_fp32"}
-        assert "int8_vs_fp32" in row["ratios"]
+        assert "int8_vs_fp32" in row["ratios"] and "dynamic_vs_fp32" in row["ratios"]
     subject = rows["xwisenet"]["ratios"]
     for key in ("keras_b1_vs_reference", "train_clips_vs_reference", "tflite_fp32_vs_reference"):
         assert subject[key]["median"] > 0 and subject[key]["rounds"] >= 1
@@ -56,6 +56,7 @@ def test_json_has_every_measurement_and_within_run_ratios(run_dir):
     names = result["ratios"]
     assert f"xwisenet / {REFERENCE} Keras batch-1 latency" in names
     assert "xwisenet TFLite int8 / fp32 latency" in names
+    assert "xwisenet TFLite dynamic-range / fp32 latency" in names
     assert "xwisenet+keras-bn / xwisenet training step time" in names
     targets = {(t["target"], t["case"]): t for t in result["targets"]}
     assert set(targets) == {("latency", "xwisenet"), ("int8", "xwisenet"), ("training", "xwisenet")}
@@ -72,10 +73,11 @@ def test_markdown_has_the_tables(run_dir):
     assert "python -m xwisenet_tf.bench run" in text
     assert f"| case | conv | params (M) | GMACs | Keras b1 ms | b1 vs {REFERENCE} |" in text
     assert "| case | fp32 ms | int8 ms | int8 / fp32 |" in text
+    assert "| case | dynamic-range ms | dynamic / fp32 | MB |" in text
     assert "Optimisation effects" in text and "xwisenet+keras-bn" in text
     assert "Targets (issue item 2)" in text
     table_rows = [line for line in text.splitlines() if line.startswith("| xwisenet |")]
-    assert len(table_rows) == 2  # main table and TFLite table
+    assert len(table_rows) == 3  # main table, TFLite table, dynamic-range table
 
 
 def test_plot_is_a_png(run_dir):
