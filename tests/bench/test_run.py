@@ -76,6 +76,7 @@ def test_markdown_has_the_tables(run_dir):
     assert "| case | dynamic-range ms | dynamic / fp32 | MB |" in text
     assert "Optimisation effects" in text and "xwisenet+keras-bn" in text
     assert "Targets (issue item 2)" in text
+    assert f"| Keras batch-1 latency / {REFERENCE}'s | xwisenet |" in text
     table_rows = [line for line in text.splitlines() if line.startswith("| xwisenet |")]
     assert len(table_rows) == 3  # main table, TFLite table, dynamic-range table
 

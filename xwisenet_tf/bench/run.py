@@ -39,9 +39,9 @@ TFLITE_LABELS = {"none": "tflite_fp32", "int8": "tflite_int8", "dynamic": "tflit
 # The issue's targets (item 2), checked for the subject against the reference in the same run.
 TARGETS = (
     # name, case ratio key, comparison, threshold, what it means
-    ("latency", "keras_b1_vs_reference", "<=", 0.2, "Keras batch-1 latency / resnet3d-18's"),
+    ("latency", "keras_b1_vs_reference", "<=", 0.2, "Keras batch-1 latency / {reference}'s"),
     ("int8", "int8_vs_fp32", "<=", 0.6, "TFLite int8 latency / TFLite fp32 latency"),
-    ("training", "train_clips_vs_reference", ">=", 4.0, "training clips/s / resnet3d-18's"),
+    ("training", "train_clips_vs_reference", ">=", 4.0, "training clips/s / {reference}'s"),
 )
 
 
@@ -346,6 +346,7 @@ def key_ratios(result: dict, reference: str, subject: str, statistic: str = "med
 def check_targets(result: dict, subject: str) -> list[dict]:
     """The issue's item-2 targets for every XwiseNet-family case (the subject first)."""
     out = []
+    reference = result["settings"]["reference"]
     family = [r for r in result["cases"] if r["model"].startswith(subject) and not r["variant"]]
     family.sort(key=lambda r: r["key"] != subject)
     for name, ratio_key, op, threshold, meaning in TARGETS:
@@ -360,7 +361,7 @@ def check_targets(result: dict, subject: str) -> list[dict]:
                 {
                     "target": name,
                     "case": row["key"],
-                    "meaning": meaning,
+                    "meaning": meaning.format(reference=reference),
                     "value": value,
                     "op": op,
                     "threshold": threshold,
