@@ -131,7 +131,8 @@ def video_accuracy(
     Returns:
         ``video_accuracy``, ``clip_accuracy``, ``num_videos``, ``num_clips``, ``split``.
     """
-    from xwisenet_tf.data import load
+    from xwisenet_tf.data import load, read_manifest
+    from xwisenet_tf.training.evaluation import protocol_report
 
     dataset = load(
         data_dir,
@@ -148,15 +149,13 @@ def video_accuracy(
         scores.append(predict(transform(clips) if transform else clips))
         labels.append(label)
         videos.append(video)
-    scores = np.concatenate(scores)
-    labels = np.concatenate(labels)
-    videos = np.concatenate(videos)
-    ids = np.unique(videos)
-    correct = [scores[videos == i].mean(0).argmax() == labels[videos == i][0] for i in ids]
-    return {
-        "split": split,
-        "num_videos": int(len(ids)),
-        "num_clips": int(len(scores)),
-        "video_accuracy": float(np.mean(correct)),
-        "clip_accuracy": float(np.mean(scores.argmax(-1) == labels)),
-    }
+    manifest = read_manifest(data_dir)
+    report = protocol_report(
+        np.concatenate(scores),
+        np.concatenate(labels),
+        np.concatenate(videos),
+        manifest["splits"][split]["videos"],
+        list(manifest["classes"]),
+    )
+    keys = ("num_videos", "num_clips", "video_accuracy", "clip_accuracy")
+    return {"split": split, **{k: report[k] for k in keys}}
