@@ -36,6 +36,13 @@ flags.DEFINE_multi_string(
 flags.DEFINE_integer("num_frames", 16, "Frames per clip (paper: 16).")
 flags.DEFINE_integer("image_size", 112, "Clip height and width (paper: 112).")
 flags.DEFINE_integer("frame_stride", 1, "Step between sampled frames.")
+flags.DEFINE_enum(
+    "train_crop",
+    "corner_multiscale",
+    ["corner_multiscale", "centre_multiscale", "centre"],
+    "Training crop: the paper's multi-scale centre/corner crop, or centre only (scales 1 to 1/2, "
+    "or scale 1) for data whose actor a corner crop would cut out.",
+)
 # Model
 flags.DEFINE_string(
     "model",
@@ -101,6 +108,7 @@ def main(argv: list[str]) -> int:
                 num_frames=FLAGS.num_frames,
                 image_size=FLAGS.image_size,
                 frame_stride=FLAGS.frame_stride,
+                train_crop=FLAGS.train_crop,
                 batch_size=FLAGS.batch_size,
                 epochs=FLAGS.epochs,
                 steps_per_epoch=FLAGS.steps_per_epoch,

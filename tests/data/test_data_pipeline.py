@@ -124,6 +124,40 @@ def test_training_augmentation_properties(tmp_path):
     assert min(starts) == 0 and max(starts) >= 30
 
 
+@pytest.mark.parametrize(
+    "crop, expected_sides",
+    [("centre_multiscale", {48, 40, 33, 28, 24}), ("centre", {48})],
+)
+def test_training_crops_centred(tmp_path, crop, expected_sides):
+    data = write_known_dataset(tmp_path / "d", [20])
+    ds = load(
+        data,
+        "train",
+        training=True,
+        batch_size=20,
+        num_frames=2,
+        image_size=32,
+        seed=3,
+        repeat=True,
+        crop=crop,
+    )
+    windows, flips = set(), set()
+    for clips, _ in ds.take(4):
+        for clip in _rgb(clips):
+            window, flipped = _window_and_flip(clip, 32)
+            windows.add(window)
+            flips.add(flipped)
+    assert all((y, x) == ((H - side) // 2, (W - side) // 2) for y, x, side in windows)
+    assert {side for _, _, side in windows} == expected_sides
+    assert flips == {True, False}  # the flip is kept
+
+
+def test_train_crop_names_match_the_config():
+    from xwisenet_tf.training.config import TRAIN_CROPS
+
+    assert tuple(pipeline.TRAIN_CROPS) == TRAIN_CROPS
+
+
 def test_frame_stride(tmp_path):
     data = write_known_dataset(tmp_path / "d", [40])
     ds = load(
@@ -235,6 +269,8 @@ def test_unreadable_shards_and_bad_arguments(tmp_path):
         load(data, "train", training=True, batch_size=2)
     with pytest.raises(DataError, match="has no split 'validation'; available: \\['train'\\]"):
         load(data, "validation", training=False, batch_size=2)
+    with pytest.raises(DataError, match="unknown crop 'corners'; expected one of"):
+        load(data, "train", training=True, batch_size=2, crop="corners")
     with pytest.raises(DataError, match="num_frames=0"):
         load(data, "train", training=True, batch_size=2, num_frames=0)
     with pytest.raises(DataError, match="not found"):

@@ -36,6 +36,7 @@ def test_defaults_are_the_paper_recipe():
         ({"strategy": "tpu"}, "unknown strategy 'tpu'"),
         ({"validation": "test"}, "unknown validation 'test'"),
         ({"weight_decay_mode": "adamw"}, "unknown weight_decay_mode"),
+        ({"train_crop": "corners"}, "unknown train_crop 'corners'"),
         ({"holdout_fraction": 1.0}, "holdout_fraction must be in (0, 1)"),
     ],
 )
@@ -55,6 +56,15 @@ def test_round_trip_and_differences():
     ]
     with pytest.raises(TrainingError, match="unknown configuration fields"):
         TrainConfig.from_dict({**saved, "momentum": 0.9})
+
+
+def test_a_config_saved_before_a_field_existed_still_resumes():
+    saved = TrainConfig(dataset="synthetic").to_dict()
+    del saved["train_crop"]
+    assert config_differences(saved, TrainConfig(dataset="synthetic").to_dict()) == []
+    assert config_differences(
+        saved, TrainConfig(dataset="synthetic", train_crop="centre").to_dict()
+    ) == ["train_crop: 'corner_multiscale' -> 'centre'"]
 
 
 def test_flag_helpers():

@@ -31,6 +31,7 @@ _LAZY = {
     "STD_RGB": "pipeline",
     "SCALES": "pipeline",
     "POSITIONS": "pipeline",
+    "TRAIN_CROPS": "pipeline",
     "prepare_dataset": "convert",
     "ensure_dataset": "convert",
     "DATASETS": "convert",

@@ -6,7 +6,8 @@ Pure ``tf.data`` (no Python per element). Composed of plain functions:
   16 consecutive frames from a uniformly random start, short videos loop-padded; sec. IV-C:
   every non-overlapping 16-frame clip).
 * `crop_window`: the multi-scale corner crop (sec. IV-B): one position from {centre, 4 corners}
-  and one scale from {1, 2^-1/4, 2^-1/2, 2^-3/4, 1/2} of the short side, square.
+  and one scale from {1, 2^-1/4, 2^-1/2, 2^-3/4, 1/2} of the short side, square. `TRAIN_CROPS`
+  names it and two lighter crops for data whose subject is centred.
 * `decode_clip`: decodes only the JPEGs the clip needs (each distinct frame once) and only their
   crop window (``tf.io.decode_and_crop_jpeg``), resizes, optionally flips.
 * `normalize_frames`: mean subtraction and division by the standard deviation.
@@ -34,6 +35,17 @@ STD_RGB = (38.7568578, 37.88248729, 40.02898126)
 SCALES = (1.0, 2.0**-0.25, 2.0**-0.5, 2.0**-0.75, 0.5)
 POSITIONS = ("center", "top_left", "top_right", "bottom_left", "bottom_right")
 DEFAULT_SHUFFLE_BUFFER = 128
+
+# Training crops: (scale indices, position indices) drawn from uniformly. "corner_multiscale" is
+# the paper's (sec. IV-B). A corner crop at scale 1/2 holds a quarter of a 4:3 frame and can miss
+# the actor altogether, so on data whose subject sits near the centre it adds label noise;
+# "centre_multiscale" keeps the scale jitter, "centre" keeps only temporal jitter and the flip.
+TRAIN_CROPS = {
+    "corner_multiscale": (tuple(range(len(SCALES))), tuple(range(len(POSITIONS)))),
+    "centre_multiscale": (tuple(range(len(SCALES))), (0,)),
+    "centre": ((0,), (0,)),
+}
+DEFAULT_TRAIN_CROP = "corner_multiscale"
 
 
 def normalize_frames(frames) -> tf.Tensor:
@@ -144,13 +156,21 @@ def _frame_shape(jpegs: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     return shape[0], shape[1]
 
 
-def _train_map(num_frames, image_size, stride, video_index):
+def _draw(choices: tuple[int, ...], seed) -> tf.Tensor:
+    """One of `choices`, uniformly."""
+    pick = tf.random.stateless_uniform([], seed, 0, len(choices), dtype=tf.int32)
+    return tf.gather(tf.constant(choices, tf.int32), pick)
+
+
+def _train_map(num_frames, image_size, stride, video_index, crop):
+    scales, positions = TRAIN_CROPS[crop]
+
     def fn(serialized, seed):
         record = parse_sequence_example(serialized)
         seeds = tf.random.experimental.stateless_split(seed, 4)
         indices = train_clip_indices(record["num_frames"], num_frames, stride, seeds[0])
-        scale = tf.random.stateless_uniform([], seeds[1], 0, len(SCALES), dtype=tf.int32)
-        position = tf.random.stateless_uniform([], seeds[2], 0, len(POSITIONS), dtype=tf.int32)
+        scale = _draw(scales, seeds[1])
+        position = _draw(positions, seeds[2])
         flip = tf.random.stateless_uniform([], seeds[3]) < 0.5
         height, width = _frame_shape(record["frames"])
         window = crop_window(height, width, scale, position)
@@ -209,6 +229,7 @@ def load(
     with_video_id: bool = False,
     drop_remainder: bool = False,
     repeat: bool = False,
+    crop: str = DEFAULT_TRAIN_CROP,
 ) -> tf.data.Dataset:
     """Batches of clips from a prepared directory, ready for ``model.fit`` / ``model.evaluate``.
 
@@ -216,7 +237,7 @@ def load(
     ``num_frames`` frames ``frame_stride`` apart from a uniformly random start (loop-padded when
     the video is shorter), one crop position (centre or a corner) and one scale of the short side
     (`SCALES`) shared by all frames, resized to ``image_size``, flipped horizontally with p=0.5,
-    normalised with `MEAN_RGB`/`STD_RGB`.
+    normalised with `MEAN_RGB`/`STD_RGB`. ``crop`` can narrow the crop choices (`TRAIN_CROPS`).
 
     Evaluation (sec. IV-C): in record order, every non-overlapping clip of every video
     (``max(1, n // (num_frames * frame_stride))`` per video of n frames, loop-padded), centre
@@ -237,6 +258,9 @@ def load(
             video; works for training too).
         drop_remainder: Drop the last incomplete batch.
         repeat: Repeat forever (training); by default one pass is one epoch.
+        crop: Training crop, a key of `TRAIN_CROPS`: ``"corner_multiscale"`` (the paper's),
+            ``"centre_multiscale"`` or ``"centre"`` (scale 1). Evaluation always crops the
+            centre at scale 1.
 
     Returns:
         A dataset of ``(clips, labels)`` or ``(clips, labels, video_ids)``: clips float32
@@ -249,6 +273,8 @@ def load(
     """
     data_dir = os.fspath(data_dir)
     _check_args(num_frames, image_size, frame_stride, batch_size, shuffle_buffer)
+    if crop not in TRAIN_CROPS:
+        raise DataError(f"unknown crop {crop!r}; expected one of {list(TRAIN_CROPS)}")
     manifest, entry = _manifest_split(data_dir, split)
     files = []
     for shard in entry["shards"]:
@@ -278,7 +304,7 @@ def load(
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
         table = _video_index(entry) if with_video_id else None
         ds = tf.data.Dataset.zip(records, seeds).map(
-            _train_map(num_frames, image_size, frame_stride, table),
+            _train_map(num_frames, image_size, frame_stride, table, crop),
             num_parallel_calls=autotune,
             deterministic=deterministic,
         )

@@ -21,6 +21,9 @@ CONFIG_FILE = "config.json"
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
 VALIDATIONS = ("auto", "split", "holdout", "none")
 WEIGHT_DECAY_MODES = ("l2", "decoupled")
+# The keys of `xwisenet_tf.data.pipeline.TRAIN_CROPS` (named here so that flags are checked
+# before TensorFlow loads; a test keeps the two equal).
+TRAIN_CROPS = ("corner_multiscale", "centre_multiscale", "centre")
 MODEL_OVERRIDE_FLAGS = (
     "conv_type",
     "block",
@@ -52,6 +55,9 @@ class TrainConfig:
         num_frames: Frames per clip (paper: 16).
         image_size: Clip height and width (paper: 112).
         frame_stride: Step between sampled frames.
+        train_crop: Spatial crop of the training clips: ``"corner_multiscale"`` (the paper's:
+            centre or a corner, scale 1 to 1/2), ``"centre_multiscale"`` or ``"centre"`` (scale
+            1), for data whose actor a corner crop would cut out.
         batch_size: Global batch size, split across replicas.
         epochs: Total epochs of the run (a resumed run continues up to this number).
         steps_per_epoch: Batches per epoch; default one pass over the training videos.
@@ -89,6 +95,7 @@ class TrainConfig:
     num_frames: int = 16
     image_size: int = 112
     frame_stride: int = 1
+    train_crop: str = "corner_multiscale"
     batch_size: int = 16
     epochs: int = 50
     steps_per_epoch: int | None = None
@@ -144,6 +151,7 @@ class TrainConfig:
         _check_choice("strategy", self.strategy, STRATEGIES)
         _check_choice("validation", self.validation, VALIDATIONS)
         _check_choice("weight_decay_mode", self.weight_decay_mode, WEIGHT_DECAY_MODES)
+        _check_choice("train_crop", self.train_crop, TRAIN_CROPS)
         kind = self.dataset.partition(":")[0]
         if kind not in ("kth", "folder", "csv", "synthetic") or (
             kind in ("folder", "csv") and not self.dataset.partition(":")[2]
@@ -224,7 +232,12 @@ def read_run_config(model_dir: str | os.PathLike) -> dict:
 
 
 def config_differences(saved: dict, current: dict) -> list[str]:
-    """Fields (outside `RESUMABLE_FIELDS`) whose values differ, as ``name: saved -> current``."""
+    """Fields (outside `RESUMABLE_FIELDS`) whose values differ, as ``name: saved -> current``.
+
+    A field missing from ``saved`` (written before the field existed) counts as its default.
+    """
+    defaults = TrainConfig().to_dict()
+    saved = {**{k: v for k, v in defaults.items() if k not in saved}, **saved}
     keys = sorted((set(saved) | set(current)) - RESUMABLE_FIELDS)
     return [
         f"{k}: {saved.get(k)!r} -> {current.get(k)!r}"

@@ -168,6 +168,7 @@ def load_videos(
     frame_stride: int = 1,
     seed: int | None = None,
     repeat: bool = False,
+    crop: str = "corner_multiscale",
 ) -> tf.data.Dataset:
     """`xwisenet_tf.data.load` restricted to (or excluding) some videos of a split.
 
@@ -188,6 +189,7 @@ def load_videos(
         frame_stride: Step between frames.
         seed: Seed of shuffling and augmentation.
         repeat: Repeat forever.
+        crop: Training crop (`xwisenet_tf.data.TRAIN_CROPS`); evaluation crops the centre.
 
     Returns:
         A dataset of ``(clips, labels)``.
@@ -208,6 +210,7 @@ def load_videos(
             seed=seed,
             with_video_id=True,
             repeat=repeat,
+            crop=crop,
         )
         ds = ds.unbatch().filter(lambda clip, label, index: tf.gather(mask, index))
         ds = ds.map(lambda clip, label, index: (clip, label))

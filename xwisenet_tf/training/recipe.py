@@ -394,6 +394,7 @@ def _train_dataset(config: TrainConfig, prepared: str, validation: ValidationPla
         frame_stride=config.frame_stride,
         seed=seed,
         repeat=True,
+        crop=config.train_crop,
     )
     if validation.holdout_ids:
         return load_videos(
