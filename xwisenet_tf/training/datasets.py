@@ -168,7 +168,7 @@ def load_videos(
     frame_stride: int = 1,
     seed: int | None = None,
     repeat: bool = False,
-    crop: str = "corner_multiscale",
+    crop: str = pipeline.DEFAULT_TRAIN_CROP,
 ) -> tf.data.Dataset:
     """`xwisenet_tf.data.load` restricted to (or excluding) some videos of a split.
 
