@@ -51,6 +51,24 @@ def same_padding(length: int, kernel: int, stride: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
+def subsample_stride_one(x, axis: int, length: int, kernel: int, stride: int, padding: str):
+    """The output of a window op with ``stride`` along ``axis``, from its stride-1 output ``x``.
+
+    Output ``i`` of the strided op is output ``i * stride + offset`` of the stride-1 op, where
+    ``offset`` is the difference of TensorFlow's 'SAME' padding before the first element (0 for
+    'valid'). Used where a kernel accepts only some strides.
+    """
+    if stride == 1:
+        return x
+    offset = 0
+    if padding == "same":
+        offset = same_padding(length, kernel, 1)[0] - same_padding(length, kernel, stride)[0]
+    count = output_length(length, kernel, stride, padding)
+    index = [slice(None)] * len(x.shape)
+    index[axis] = slice(offset, offset + (count - 1) * stride + 1, stride)
+    return x[tuple(index)]
+
+
 def require_static(shape: Sequence[int | None], layer_name: str, dims: str = "T, H, W, C"):
     """Raises a ValueError unless every non-batch dimension of a 5-D shape is known."""
     if len(shape) != 5:
@@ -91,6 +109,9 @@ def conv_by_temporal_taps(inputs, kernel, strides, padding: str, conv2d, epilogu
             inputs = ops.pad(inputs, ((0, 0), pad, (0, 0), (0, 0), (0, 0)))
     out_frames = output_length(frames, depth, stride_t, padding)
     _, _, height, width, channels = inputs.shape
+    # TensorFlow's depthwise kernel without oneDNN rejects unequal row and column strides:
+    # convolve with stride 1 and subsample (exact, see `subsample_stride_one`).
+    conv_strides = (1, 1) if stride_h != stride_w else (stride_h, stride_w)
     outputs = None
     for tap in range(depth):
         if depth == 1 and stride_t == 1:
@@ -98,8 +119,12 @@ def conv_by_temporal_taps(inputs, kernel, strides, padding: str, conv2d, epilogu
         else:
             taken = inputs[:, tap : tap + (out_frames - 1) * stride_t + 1 : stride_t]
         folded = ops.reshape(taken, (-1, height, width, channels))
-        y = conv2d(folded, kernel[tap], strides=(stride_h, stride_w), padding=padding)
+        y = conv2d(folded, kernel[tap], strides=conv_strides, padding=padding)
         outputs = y if outputs is None else outputs + y
+    if conv_strides != (stride_h, stride_w):
+        kh, kw = kernel.shape[1:3]
+        outputs = subsample_stride_one(outputs, 1, height, kh, stride_h, padding)
+        outputs = subsample_stride_one(outputs, 2, width, kw, stride_w, padding)
     if epilogue is not None:
         outputs = epilogue(outputs)
     return ops.reshape(outputs, (-1, out_frames, *outputs.shape[1:]))

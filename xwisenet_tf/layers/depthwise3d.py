@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from xwisenet_tf.layers.common import conv_by_temporal_taps
+from xwisenet_tf.layers.common import conv_by_temporal_taps, subsample_stride_one
 from xwisenet_tf.layers.conv_base import Conv3DBase
 
 
@@ -83,12 +83,16 @@ class DepthwiseConv3D(Conv3DBase):
     def _call_folded_temporal(self, inputs):
         # A d x 1 x 1 kernel: subsample H, W (exact for a 1-wide kernel under either padding),
         # fold H x W into one axis and run a (d x 1) 2D depthwise conv over (frames, pixels).
-        _, sh, sw = self.strides
+        # A temporal stride is applied by slicing the stride-1 result: TensorFlow's CPU kernel
+        # without oneDNN (AMD, older Intel, ARM) rejects unequal row/column strides.
+        stride_t, sh, sw = self.strides
         x = inputs[:, :, ::sh, ::sw, :] if (sh, sw) != (1, 1) else inputs
         _, frames, height, width, channels = x.shape
         x = ops.reshape(x, (-1, frames, height * width, channels))
-        kernel = ops.reshape(self.kernel, (self.kernel_size[0], 1, channels, 1))
-        x = ops.depthwise_conv(x, kernel, strides=(self.strides[0], 1), padding=self.padding)
+        depth = self.kernel_size[0]
+        kernel = ops.reshape(self.kernel, (depth, 1, channels, 1))
+        x = ops.depthwise_conv(x, kernel, strides=1, padding=self.padding)
+        x = subsample_stride_one(x, 1, frames, depth, stride_t, self.padding)
         x = self._epilogue(x)
         return ops.reshape(x, (-1, x.shape[1], height, width, channels))
 
