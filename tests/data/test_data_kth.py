@@ -255,6 +255,10 @@ def test_kth_offline_fails_at_once_with_instructions(tmp_path):
     message = str(info.value)
     assert os.fspath(tmp_path / "downloads" / "kth") in message
     assert "00sequences.txt" in message and "boxing.zip" in message
+    # Both offline routes, with flags that exist: a local copy, or the synthetic quick start.
+    assert "python train.py --dataset=kth:/path/to/that/folder" in message
+    assert "python train.py --dataset=synthetic" in message
+    assert "train.py --source" not in message
 
 
 def test_ensure_dataset_downloads_converts_and_caches(kth_dir, server, tmp_path):

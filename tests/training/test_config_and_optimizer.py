@@ -14,10 +14,16 @@ from xwisenet_tf.training.errors import TrainingError
 from xwisenet_tf.training.optimizer import AdamL2, compile_model, make_optimizer
 
 
-def test_defaults_are_the_paper_recipe():
-    config = TrainConfig().validate()
-    assert (config.learning_rate, config.weight_decay, config.lr_factor) == (1e-3, 1e-3, 0.1)
+def test_defaults_resolve_from_the_recipe_and_the_dataset():
+    config = TrainConfig().validate().resolved()
+    assert config.recipe == "default" and config.lr_schedule == "cosine"
     assert (config.num_frames, config.image_size, config.model) == (16, 112, "xwisenet")
+    assert (config.epochs, config.lr_factor) == (50, 0.1)
+    synthetic = TrainConfig(dataset="synthetic").resolved()
+    assert (synthetic.image_size, synthetic.epochs) == (64, 12)
+    # A value given explicitly wins over the recipe and the dataset default.
+    mine = TrainConfig(dataset="synthetic", image_size=96, learning_rate=5e-4).resolved()
+    assert (mine.image_size, mine.learning_rate) == (96, 5e-4)
     assert config.default_model_dir().endswith("xwisenet-kth")
     assert (
         TrainConfig(dataset="folder:/data/my videos/")
@@ -36,12 +42,17 @@ def test_defaults_are_the_paper_recipe():
         ({"strategy": "tpu"}, "unknown strategy 'tpu'"),
         ({"validation": "test"}, "unknown validation 'test'"),
         ({"weight_decay_mode": "adamw"}, "unknown weight_decay_mode"),
+        ({"recipe": "fast"}, "unknown recipe 'fast'"),
+        ({"lr_schedule": "step"}, "unknown lr_schedule 'step'"),
+        ({"label_smoothing": 1.0}, "label_smoothing must be in [0, 1)"),
+        ({"clips_per_video": 0}, "clips_per_video must be a positive integer"),
         ({"train_crop": "corners"}, "unknown train_crop 'corners'"),
         ({"holdout_fraction": 1.0}, "holdout_fraction must be in (0, 1)"),
     ],
 )
 def test_validate_names_the_bad_value(changes, message):
-    with pytest.raises(TrainingError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    pattern = message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
+    with pytest.raises(TrainingError, match=pattern):
         TrainConfig(**changes).validate()
 
 
@@ -59,12 +70,14 @@ def test_round_trip_and_differences():
 
 
 def test_a_config_saved_before_a_field_existed_still_resumes():
-    saved = TrainConfig(dataset="synthetic").to_dict()
+    config = TrainConfig(dataset="synthetic", recipe="paper").resolved()
+    saved = config.to_dict()
     del saved["train_crop"]
-    assert config_differences(saved, TrainConfig(dataset="synthetic").to_dict()) == []
-    assert config_differences(
-        saved, TrainConfig(dataset="synthetic", train_crop="centre").to_dict()
-    ) == ["train_crop: 'corner_multiscale' -> 'centre'"]
+    assert config_differences(saved, config.to_dict()) == []
+    centre = TrainConfig(dataset="synthetic", recipe="paper", train_crop="centre").resolved()
+    assert config_differences(saved, centre.to_dict()) == [
+        "train_crop: 'corner_multiscale' -> 'centre'"
+    ]
 
 
 def test_flag_helpers():

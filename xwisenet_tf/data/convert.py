@@ -399,8 +399,10 @@ def prepare_dataset(
 
     output = os.fspath(output)
     options = dict(options)
+    # The synthetic videos are 96x72: stored at their own size, not upscaled.
+    default_short_side = synthetic.HEIGHT if dataset == "synthetic" else DEFAULT_SHORT_SIDE
     settings = Settings(
-        short_side=options.pop("short_side", DEFAULT_SHORT_SIDE) or None,
+        short_side=options.pop("short_side", default_short_side) or None,
         jpeg_quality=options.pop("jpeg_quality", DEFAULT_JPEG_QUALITY),
         videos_per_shard=options.pop("videos_per_shard", DEFAULT_VIDEOS_PER_SHARD),
     )
@@ -454,8 +456,8 @@ def ensure_dataset(dataset_spec: str, data_dir: str | os.PathLike, **options) ->
     """Returns the directory of prepared TFRecords for a dataset, converting on first use.
 
     Cache layout under ``data_dir``: ``downloads/kth/`` (KTH zips and sequence file),
-    ``synthetic_videos/`` (generated videos), and one TFRecord directory per dataset:
-    ``kth``, ``synthetic``, ``kth-<name>-<hash>``, ``folder-<name>-<hash>``, ``csv-<name>-<hash>``
+    ``synthetic_videos-v<N>/`` (videos of synthetic generator version N), and one TFRecord
+    directory per dataset: ``kth``, ``synthetic-v<N>``, ``kth-<name>-<hash>``, ``folder-<name>-<hash>``, ``csv-<name>-<hash>``
     where the hash covers the absolute source path and the options. A directory with a
     ``manifest.json`` is reused as is (no re-scan of the source); an interrupted conversion is
     resumed.
@@ -469,6 +471,8 @@ def ensure_dataset(dataset_spec: str, data_dir: str | os.PathLike, **options) ->
     Returns:
         The prepared directory, ready for `load` and `read_manifest`.
     """
+    from xwisenet_tf.data import synthetic
+
     data_dir = os.path.abspath(os.fspath(data_dir))
     kind, _, path = dataset_spec.partition(":")
     if (
@@ -485,11 +489,13 @@ def ensure_dataset(dataset_spec: str, data_dir: str | os.PathLike, **options) ->
     digest = hashlib.sha256(
         json.dumps(key_parts, sort_keys=True, default=str).encode()
     ).hexdigest()[:8]
+    # A new synthetic generator writes other videos: its cache never reuses an older one's.
+    base = f"synthetic-v{synthetic.GENERATOR_VERSION}" if kind == "synthetic" else kind
     if path:
         name = os.path.splitext(os.path.basename(os.path.abspath(path)))[0]
         out = os.path.join(data_dir, f"{kind}-{name}-{digest}")
     else:
-        out = os.path.join(data_dir, kind if not options else f"{kind}-{digest}")
+        out = os.path.join(data_dir, base if not options else f"{base}-{digest}")
     if os.path.isfile(os.path.join(out, MANIFEST)):
         read_manifest(out)
         return out
@@ -497,7 +503,7 @@ def ensure_dataset(dataset_spec: str, data_dir: str | os.PathLike, **options) ->
     if kind == "kth" and source is None:
         options.setdefault("download_dir", os.path.join(data_dir, "downloads", "kth"))
     if kind == "synthetic":
-        suffix = "" if not options else f"-{digest}"
-        source = os.path.join(data_dir, f"synthetic_videos{suffix}")
+        videos = os.path.basename(out).replace("synthetic", "synthetic_videos", 1)
+        source = os.path.join(data_dir, videos)
     prepare_dataset(kind, source, out, **options, **run_opts)
     return out

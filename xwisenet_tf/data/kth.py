@@ -234,10 +234,14 @@ def download_kth(dest: str | os.PathLike, base_url: str = BASE_URL, progress: bo
             download(base_url.rstrip("/") + "/" + name, target, progress=progress)
         except DataError as e:
             raise DataError(
-                f"{e}\nCannot download KTH. Without network, fetch {SEQUENCE_FILE} and the six "
-                f"zips ({', '.join(n for n in names[1:])}) from {BASE_URL} elsewhere and put them "
-                f"in {dest} (zips or extracted action folders), or point the conversion at a "
-                "folder that holds them (--source / 'kth:PATH')."
+                f"{e}\nCannot download KTH. Without network, either:\n"
+                f"  - fetch {SEQUENCE_FILE} and the six zips ({', '.join(names[1:])}) from "
+                f"{BASE_URL} elsewhere, put them (zips or extracted action folders) in a folder "
+                f"and train with `python train.py --dataset=kth:/path/to/that/folder` (or copy "
+                f"them into {dest}); `python -m xwisenet_tf.data.prepare --dataset=kth "
+                "--source=/path/to/that/folder` converts them without training;\n"
+                "  - or run the offline quick start on the embedded synthetic dataset: "
+                "`python train.py --dataset=synthetic` (about 15 minutes on 2 CPU cores)."
             ) from e
         if name.endswith(".zip") and not zipfile.is_zipfile(target):
             os.replace(target, target + ".bad")

@@ -39,9 +39,12 @@ DEFAULT_SHUFFLE_BUFFER = 128
 # Training crops: (scale indices, position indices) drawn from uniformly. "corner_multiscale" is
 # the paper's (sec. IV-B). A corner crop at scale 1/2 holds a quarter of a 4:3 frame and can miss
 # the actor altogether, so on data whose subject sits near the centre it adds label noise;
-# "centre_multiscale" keeps the scale jitter, "centre" keeps only temporal jitter and the flip.
+# "corner_large" keeps the five positions with the three largest scales (1 to 2^-1/2: at least
+# half the frame's area, so the actor stays in view); "centre_multiscale" keeps the scale
+# jitter at the centre, "centre" keeps only temporal jitter and the flip.
 TRAIN_CROPS = {
     "corner_multiscale": (tuple(range(len(SCALES))), tuple(range(len(POSITIONS)))),
+    "corner_large": ((0, 1, 2), tuple(range(len(POSITIONS)))),
     "centre_multiscale": (tuple(range(len(SCALES))), (0,)),
     "centre": ((0,), (0,)),
 }

@@ -3,10 +3,18 @@
 Six classes with KTH's names: ``walking``, ``jogging``, ``running`` (the same stick figure
 crossing the frame; they differ *only* in speed: translation and limb-cycle frequency), and
 ``boxing``, ``handwaving``, ``handclapping`` (standing figure, different arm motion). Every video
-has its own background (gradient, blocks, noise), figure colour, size, position, direction,
-phase and a +-12% speed jitter; walk/jog/run speeds stay apart, so a model must look at several
-frames to separate them. Videos are small (96x72, 40-64 frames at 25 fps, H.264 in MP4 by
-default, or MJPEG in AVI) so that conversion and CPU training are fast.
+has its own background, figure colour, size, limb thickness, position, direction, phase and a
++-12% speed jitter; walk/jog/run speeds stay apart, so a model must look at several frames to
+separate them. Videos are small (96x72, 40-64 frames at 25 fps, H.264 in MP4 by default, or
+MJPEG in AVI) so that conversion and CPU training are fast.
+
+The splits measure generalisation, not memorisation, as new subjects and scenes do in real data:
+each appearance attribute (figure size, i.e. distance; horizontal position; figure hue; limb
+thickness) has its range cut into `NUM_BANDS` interleaved bands, and the training, validation and
+test splits draw from disjoint bands (`SPLIT_BANDS`); their backgrounds come from disjoint texture
+families (`SPLIT_TEXTURES`). A test video therefore never shows a figure size, colour, position,
+build or background kind that a training video shows. Motion (the label) follows the same
+distribution in every split.
 
 Layout: ``root/<split>/<class>/<class>_<NNNN>.<ext>`` with splits ``train``, ``validation`` and
 ``test``, plus ``root/synthetic.json`` holding the generation parameters. Deterministic for a
@@ -28,7 +36,7 @@ from xwisenet_tf.data.manifest import write_json
 
 CLASSES = ("walking", "jogging", "running", "boxing", "handwaving", "handclapping")
 PARAMS_FILE = "synthetic.json"
-GENERATOR_VERSION = 2  # bump when the rendering changes, so old caches are not mixed in
+GENERATOR_VERSION = 3  # bump when the rendering changes, so old caches are not mixed in
 WIDTH, HEIGHT, FPS = 96, 72, 25
 
 # Per class: (limb cycles per frame, translation in figure heights per frame). The three
@@ -42,6 +50,18 @@ _MOTION = {
     "handclapping": (1 / 7, 0.0),
 }
 _JITTER = 0.12
+
+# Appearance domains (module docstring): band indices of each split, out of NUM_BANDS.
+NUM_BANDS = 7
+SPLIT_BANDS = {"train": (0, 2, 4, 6), "validation": (1,), "test": (3, 5)}
+SPLIT_TEXTURES = {
+    "train": ("blocks", "plain"),
+    "validation": ("disks",),
+    "test": ("stripes", "checker"),
+}
+# Attribute ranges split into bands: figure height / frame height, centre x / frame width,
+# figure hue (turns), limb radius / figure height.
+_SIZE, _POSITION, _HUE, _THICKNESS = (0.5, 0.92), (0.3, 0.7), (0.0, 1.0), (0.035, 0.07)
 
 
 def _segment_alpha(xx, yy, p, q, radius):
@@ -106,46 +126,81 @@ def _pose(action: str, phase: float, facing: int) -> list[tuple]:
     return segments
 
 
-def _background(rng: np.random.Generator, yy, xx) -> np.ndarray:
+def _banded(rng: np.random.Generator, span: tuple[float, float], split: str) -> float:
+    """A value of ``span`` drawn uniformly from one of ``split``'s bands (module docstring)."""
+    band = rng.choice(SPLIT_BANDS[split])
+    width = (span[1] - span[0]) / NUM_BANDS
+    return span[0] + width * (band + rng.uniform(0, 1))
+
+
+def _hue_colour(hue: float, bright: bool, rng: np.random.Generator) -> np.ndarray:
+    """An RGB colour of ``hue`` (turns), dark or bright to stand out from the background."""
+    angles = 2 * np.pi * (hue - np.array([0.0, 1 / 3, 2 / 3]))
+    unit = 0.5 + 0.5 * np.cos(angles)  # 0..1 per channel, peak at the hue
+    saturation = rng.uniform(0.5, 1.0)
+    mix = 1 - saturation + saturation * unit
+    return 165 + 90 * mix if bright else 90 * mix
+
+
+def _background(rng: np.random.Generator, yy, xx, texture: str) -> np.ndarray:
     c0, c1 = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
     angle = rng.uniform(0, 2 * np.pi)
     ramp = (np.cos(angle) * xx / WIDTH + np.sin(angle) * yy / HEIGHT + 1) / 2
     image = c0 + (c1 - c0) * ramp[..., None]
-    for _ in range(rng.integers(0, 4)):
-        x0, y0 = rng.uniform(-20, WIDTH), rng.uniform(-20, HEIGHT)
-        w, h = rng.uniform(8, 40), rng.uniform(8, 40)
-        inside = (xx >= x0) & (xx < x0 + w) & (yy >= y0) & (yy < y0 + h)
-        image[inside] = 0.5 * image[inside] + 0.5 * rng.uniform(0, 255, 3)
+    if texture == "blocks":
+        for _ in range(rng.integers(1, 4)):
+            x0, y0 = rng.uniform(-20, WIDTH), rng.uniform(-20, HEIGHT)
+            w, h = rng.uniform(8, 40), rng.uniform(8, 40)
+            inside = (xx >= x0) & (xx < x0 + w) & (yy >= y0) & (yy < y0 + h)
+            image[inside] = 0.5 * image[inside] + 0.5 * rng.uniform(0, 255, 3)
+    elif texture == "disks":
+        for _ in range(rng.integers(1, 4)):
+            cx, cy, r = rng.uniform(0, WIDTH), rng.uniform(0, HEIGHT), rng.uniform(6, 22)
+            inside = np.hypot(xx - cx, yy - cy) < r
+            image[inside] = 0.5 * image[inside] + 0.5 * rng.uniform(0, 255, 3)
+    elif texture == "stripes":
+        period, tilt = rng.uniform(8, 24), rng.uniform(0, np.pi)
+        wave = np.cos(2 * np.pi * (np.cos(tilt) * xx + np.sin(tilt) * yy) / period)
+        image += (wave > 0)[..., None] * (rng.uniform(0, 255, 3) - image) * 0.4
+    elif texture == "checker":
+        cell = rng.uniform(8, 20)
+        parity = ((xx // cell + yy // cell) % 2).astype(bool)
+        image[parity] = 0.6 * image[parity] + 0.4 * rng.uniform(0, 255, 3)
     return image + rng.normal(0, 4, image.shape)
 
 
-def render_video(action: str, rng: np.random.Generator, num_frames: int) -> np.ndarray:
+def render_video(
+    action: str, rng: np.random.Generator, num_frames: int, split: str = "train"
+) -> np.ndarray:
     """Renders one synthetic clip.
 
     Args:
         action: One of `CLASSES`.
         rng: Source of all random choices (background, figure, speed, phase...).
         num_frames: Number of frames.
+        split: The appearance domain (module docstring): ``"train"``, ``"validation"`` or
+            ``"test"``.
 
     Returns:
         ``uint8`` array ``(num_frames, 72, 96, 3)``.
     """
     if action not in CLASSES:
         raise DataError(f"unknown synthetic action {action!r}; expected one of {CLASSES}")
+    if split not in SPLIT_BANDS:
+        raise DataError(f"unknown synthetic split {split!r}; expected one of {list(SPLIT_BANDS)}")
     yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
-    background = _background(rng, yy, xx)
+    background = _background(rng, yy, xx, str(rng.choice(SPLIT_TEXTURES[split])))
     frequency, speed = _MOTION[action]
     jitter = rng.uniform(1 - _JITTER, 1 + _JITTER)
     frequency, speed = frequency * jitter, speed * jitter
-    size = rng.uniform(0.6, 0.9) * HEIGHT
+    size = _banded(rng, _SIZE, split) * HEIGHT
     feet_y = rng.uniform(0.9, 0.98) * HEIGHT
     facing = int(rng.choice([-1, 1]))
     travel = speed * size * (num_frames - 1)
-    x_mid = rng.uniform(0.35, 0.65) * WIDTH
+    x_mid = _banded(rng, _POSITION, split) * WIDTH
     x_start = x_mid - facing * travel / 2
-    luminance = background.mean()
-    colour = rng.uniform(0, 90, 3) if luminance > 128 else rng.uniform(165, 255, 3)
-    radius = max(1.0, 0.05 * size)
+    colour = _hue_colour(_banded(rng, _HUE, split), background.mean() <= 128, rng)
+    radius = max(1.0, _banded(rng, _THICKNESS, split) * size)
     phase0 = rng.uniform(0, 2 * np.pi)
     frames = np.empty((num_frames, HEIGHT, WIDTH, 3), np.uint8)
     for t in range(num_frames):
@@ -282,7 +337,7 @@ def generate(
         os.makedirs(os.path.dirname(path), exist_ok=True)
         key = [seed, list(counts).index(split), CLASSES.index(action), index]
         rng = np.random.default_rng(key)
-        frames = render_video(action, rng, int(rng.integers(low, high + 1)))
+        frames = render_video(action, rng, int(rng.integers(low, high + 1)), split)
         write_video(path, frames, codec=codec)
     write_json(os.path.join(root, PARAMS_FILE), {**params, "complete": True})
     return root

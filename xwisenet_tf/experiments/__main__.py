@@ -69,8 +69,14 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--batch_size", type=int, default=16)
         sub.add_argument("--steps_per_epoch", type=int, help="default: one pass over the videos")
         sub.add_argument("--validation_steps", type=int, help="default: all validation clips")
-        sub.add_argument("--learning_rate", type=float, default=1e-3)
-        sub.add_argument("--weight_decay", type=float, default=1e-3)
+        sub.add_argument(
+            "--recipe",
+            choices=["paper", "default"],
+            default="paper",
+            help="training recipe (default: the paper's, sec. IV-B)",
+        )
+        sub.add_argument("--learning_rate", type=float, help="default: the recipe's")
+        sub.add_argument("--weight_decay", type=float, help="default: the recipe's")
         sub.add_argument("--lr_patience", type=int, default=5)
         sub.add_argument("--seed", type=int, default=0)
         sub.add_argument(
@@ -139,6 +145,7 @@ def _settings(args):
         batch_size=args.batch_size,
         steps_per_epoch=args.steps_per_epoch,
         validation_steps=args.validation_steps,
+        recipe=args.recipe,
         learning_rate=args.learning_rate,
         weight_decay=args.weight_decay,
         lr_patience=args.lr_patience,

@@ -55,6 +55,7 @@ def measure_cost(
     from xwisenet_tf.models import get_model
     from xwisenet_tf.profiling import count_macs, count_params
     from xwisenet_tf.training import compile_model
+    from xwisenet_tf.training.recipes import recipe_values
 
     defaults = KTH if table == "5" else PART_KINETICS
     train_videos = train_videos or defaults["train_videos"]
@@ -70,7 +71,14 @@ def measure_cost(
         keras.backend.clear_session()
         overrides = model_overrides(exp, settings.model_options)
         model = get_model(exp.model, num_classes, shape, **overrides)
-        compile_model(model, settings.learning_rate, settings.weight_decay)
+        recipe = recipe_values(settings.recipe)
+        compile_model(
+            model,
+            settings.learning_rate or recipe["learning_rate"],
+            recipe["weight_decay"] if settings.weight_decay is None else settings.weight_decay,
+            recipe["weight_decay_mode"],
+            recipe["label_smoothing"],
+        )
         start = time.perf_counter()
         model.train_on_batch(clips, labels)
         warmup = time.perf_counter() - start

@@ -68,9 +68,11 @@ class RunSettings:
         epochs: Epochs per configuration.
         num_frames: Frames per clip (paper: 16).
         image_size: Clip side; ``None``: the paper's (112, and 224 for Table 5).
+        recipe: ``"paper"`` (sec. IV-B, the default here: the tables reproduce the paper) or
+            ``"default"`` (`xwisenet_tf.training.recipes`).
         frame_stride, batch_size, steps_per_epoch, validation_steps, learning_rate,
             weight_decay, lr_patience, seed, strategy, mixed_precision, verbose: as
-            `xwisenet_tf.training.TrainConfig`.
+            `xwisenet_tf.training.TrainConfig` (``None``: the recipe's).
         dataset_options: Options of the dataset conversion.
         model_options: Preset options applied to every configuration whose preset has them
             (e.g. ``width=0.5`` reaches XwiseNets, not 3D-ResNets); a row's own options win.
@@ -89,8 +91,9 @@ class RunSettings:
     batch_size: int = 16
     steps_per_epoch: int | None = None
     validation_steps: int | None = None
-    learning_rate: float = 1e-3
-    weight_decay: float = 1e-3
+    recipe: str = "paper"
+    learning_rate: float | None = None
+    weight_decay: float | None = None
     lr_patience: int = 5
     seed: int = 0
     strategy: str = "auto"
@@ -185,6 +188,7 @@ def train_config(exp: Experiment, settings: RunSettings, model_dir: str):
         epochs=settings.epochs,
         steps_per_epoch=settings.steps_per_epoch,
         validation_steps=settings.validation_steps,
+        recipe=settings.recipe,
         learning_rate=settings.learning_rate,
         weight_decay=settings.weight_decay,
         lr_patience=settings.lr_patience,

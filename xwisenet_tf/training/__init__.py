@@ -1,5 +1,6 @@
-"""Training, evaluation and prediction: the paper's recipe (sec. IV-B), its recognition
-protocol (sec. IV-C), and the library behind ``train.py``, ``evaluate.py`` and ``predict.py``.
+"""Training, evaluation and prediction: the training recipes (the default one and the paper's,
+sec. IV-B), the recognition protocol (sec. IV-C), and the library behind ``train.py``,
+``evaluate.py`` and ``predict.py``.
 
 Public API::
 
@@ -7,6 +8,8 @@ Public API::
     evaluate(model, data_dir, split, ...) -> report        # evaluate.py (sec. IV-C)
     load_checkpoint(path), write_report(report, path), format_report(report)
     Predictor(path).predict_video(path) / predict(paths, checkpoint, ...)   # predict.py
+    compile_recipe(model, total_steps, recipe="default")   # a notebook's model.compile
+    RECIPES, WarmupCosine, SparseCrossentropy
     compile_model(model, ...), make_optimizer(...), AdamL2
     make_strategy(name, cpu_devices=None)
     read_metadata(checkpoint) -> dict                      # class names travel with models
@@ -24,16 +27,28 @@ from xwisenet_tf.training.evaluation import (
     write_report,
 )
 from xwisenet_tf.training.metadata import read_metadata, write_metadata
-from xwisenet_tf.training.optimizer import AdamL2, compile_model, make_optimizer
+from xwisenet_tf.training.optimizer import (
+    AdamL2,
+    SparseCrossentropy,
+    compile_model,
+    compile_recipe,
+    make_optimizer,
+)
 from xwisenet_tf.training.recipe import TrainResult, train
+from xwisenet_tf.training.recipes import RECIPES
+from xwisenet_tf.training.schedules import WarmupCosine
 from xwisenet_tf.training.strategy import make_strategy
 
 __all__ = [
+    "RECIPES",
     "AdamL2",
+    "SparseCrossentropy",
     "TrainConfig",
+    "WarmupCosine",
     "TrainResult",
     "TrainingError",
     "compile_model",
+    "compile_recipe",
     "evaluate",
     "format_report",
     "load_checkpoint",

@@ -16,14 +16,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xwisenet_tf.training.errors import TrainingError
+from xwisenet_tf.training.recipes import LR_SCHEDULES, RECIPES
 
 CONFIG_FILE = "config.json"
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
 VALIDATIONS = ("auto", "split", "holdout", "none")
-WEIGHT_DECAY_MODES = ("l2", "decoupled")
+WEIGHT_DECAY_MODES = ("l2", "decoupled", "decoupled_kernels")
 # The keys of `xwisenet_tf.data.pipeline.TRAIN_CROPS` (named here so that flags are checked
 # before TensorFlow loads; a test keeps the two equal).
-TRAIN_CROPS = ("corner_multiscale", "centre_multiscale", "centre")
+TRAIN_CROPS = ("corner_multiscale", "corner_large", "centre_multiscale", "centre")
+# Defaults of fields left at None that depend on the dataset kind: the paper's clip size and a
+# long run for real data; for the embedded synthetic task (96x72 videos), a clip size and length
+# that train the paper's XwiseNet to a recognizer in about 15 minutes on 2 CPU cores.
+DATASET_DEFAULTS = {
+    "synthetic": {"image_size": 64, "epochs": 12},
+    None: {"image_size": 112, "epochs": 50},
+}
 MODEL_OVERRIDE_FLAGS = (
     "conv_type",
     "block",
@@ -39,11 +47,17 @@ MODEL_OVERRIDE_FLAGS = (
 RESUMABLE_FIELDS = frozenset(
     {"epochs", "strategy", "cpu_devices", "model_dir", "evaluate_test", "verbose"}
 )
+# What a config.json written before a field existed was trained with: the paper's recipe.
+_LEGACY_VALUES = {"recipe": "paper", **RECIPES["paper"]}
 
 
 @dataclass
 class TrainConfig:
-    """What to train and how (paper sec. IV-B); every field is a flag of ``train.py``.
+    """What to train and how; every field is a flag of ``train.py``.
+
+    Fields left at ``None`` take their value from the recipe (`xwisenet_tf.training.recipes`:
+    ``"default"`` or the paper's, sec. IV-B) or from the dataset kind (`DATASET_DEFAULTS`);
+    `resolved` returns the config with every value filled in.
 
     Attributes:
         dataset: ``"kth"`` (downloaded), ``"kth:PATH"``, ``"folder:PATH"``, ``"csv:PATH"`` or
@@ -53,22 +67,35 @@ class TrainConfig:
         model: A preset of `xwisenet_tf.models.list_models`.
         model_overrides: Options of the preset (``conv_type``, ``block``, ``width``...).
         num_frames: Frames per clip (paper: 16).
-        image_size: Clip height and width (paper: 112).
+        image_size: Clip height and width (paper: 112; default 112, 64 for ``synthetic``).
         frame_stride: Step between sampled frames.
         train_crop: Spatial crop of the training clips: ``"corner_multiscale"`` (the paper's:
-            centre or a corner, scale 1 to 1/2), ``"centre_multiscale"`` or ``"centre"`` (scale
-            1), for data whose actor a corner crop would cut out.
+            centre or a corner, scale 1 to 1/2), ``"corner_large"`` (the same positions, scale
+            1 to 2^-1/2), ``"centre_multiscale"`` or ``"centre"`` (scale 1), for data whose
+            actor a corner crop would cut out.
         batch_size: Global batch size, split across replicas.
-        epochs: Total epochs of the run (a resumed run continues up to this number).
-        steps_per_epoch: Batches per epoch; default one pass over the training videos.
+        epochs: Total epochs of the run (a resumed run continues up to this number; default 50,
+            12 for ``synthetic``).
+        steps_per_epoch: Batches per epoch; default ``clips_per_video`` clips of every
+            training video.
         validation_steps: Batches per validation; default all validation clips.
-        learning_rate: Initial Adam learning rate (paper: 1e-3).
-        weight_decay: Weight decay (paper: 1e-3).
-        weight_decay_mode: ``"l2"``: coupled L2 as PyTorch's ``Adam(weight_decay=)`` (default,
-            what the authors' PyTorch code most likely did); ``"decoupled"``: AdamW-style, as
-            Keras' ``Adam(weight_decay=)``.
+        recipe: ``"default"`` or ``"paper"`` (`xwisenet_tf.training.recipes`): the values of
+            the recipe fields below that are left at ``None``.
+        learning_rate: Initial (paper) or peak (cosine schedule) Adam learning rate.
+        weight_decay: Weight decay coefficient.
+        weight_decay_mode: ``"l2"``: coupled L2 as PyTorch's ``Adam(weight_decay=)`` on every
+            weight (the paper's); ``"decoupled"``: AdamW on every weight, as Keras'
+            ``Adam(weight_decay=)``; ``"decoupled_kernels"``: AdamW on convolution and dense
+            kernels only (not BatchNorm/LayerNorm parameters or biases).
+        lr_schedule: ``"plateau"`` (lr x ``lr_factor`` when the monitored accuracy stops
+            improving; best epoch kept as ``best.keras``) or ``"cosine"`` (linear warm-up, then
+            cosine decay to zero over the run's optimizer steps; the last epoch is the model).
+        warmup_fraction: Share of the run's steps spent warming up (cosine schedule).
+        label_smoothing: Label smoothing of the cross-entropy.
+        clips_per_video: Random clips drawn from every training video per epoch (sets the
+            default ``steps_per_epoch``).
         lr_factor: Learning-rate factor when validation accuracy plateaus (paper: 0.1).
-        lr_patience: Epochs without improvement before the factor is applied.
+        lr_patience: Epochs without improvement before the factor is applied (plateau).
         min_learning_rate: Lower bound of the learning rate.
         validation: Where the plateau criterion comes from: ``"split"`` (the dataset's
             validation split), ``"holdout"`` (subjects/videos held out of the training split),
@@ -93,16 +120,21 @@ class TrainConfig:
     model: str = "xwisenet"
     model_overrides: dict[str, Any] = field(default_factory=dict)
     num_frames: int = 16
-    image_size: int = 112
+    image_size: int | None = None
     frame_stride: int = 1
-    train_crop: str = "corner_multiscale"
+    train_crop: str | None = None
     batch_size: int = 16
-    epochs: int = 50
+    epochs: int | None = None
     steps_per_epoch: int | None = None
     validation_steps: int | None = None
-    learning_rate: float = 1e-3
-    weight_decay: float = 1e-3
-    weight_decay_mode: str = "l2"
+    recipe: str = "default"
+    learning_rate: float | None = None
+    weight_decay: float | None = None
+    weight_decay_mode: str | None = None
+    lr_schedule: str | None = None
+    warmup_fraction: float | None = None
+    label_smoothing: float | None = None
+    clips_per_video: int | None = None
     lr_factor: float = 0.1
     lr_patience: int = 5
     min_learning_rate: float = 1e-6
@@ -126,32 +158,43 @@ class TrainConfig:
 
         if self.model not in list_models():
             raise TrainingError(f"unknown model {self.model!r}; expected one of {list_models()}")
+        _check_choice("recipe", self.recipe, tuple(RECIPES))
         for name in ("num_frames", "image_size", "frame_stride", "batch_size", "seed"):
             value = getattr(self, name)
+            if name == "image_size" and value is None:
+                continue
             if not isinstance(value, int) or value < (0 if name == "seed" else 1):
                 raise TrainingError(f"{name} must be a positive integer; received {value!r}")
-        if not isinstance(self.epochs, int) or self.epochs < 0:
+        if self.epochs is not None and (not isinstance(self.epochs, int) or self.epochs < 0):
             raise TrainingError(f"epochs must be an integer >= 0; received {self.epochs!r}")
-        for name in ("steps_per_epoch", "validation_steps", "cpu_devices"):
+        for name in ("steps_per_epoch", "validation_steps", "cpu_devices", "clips_per_video"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise TrainingError(f"{name} must be a positive integer; received {value!r}")
         for name in ("learning_rate", "lr_factor"):
             value = getattr(self, name)
-            if not value > 0:
+            if value is not None and not value > 0:
                 raise TrainingError(f"{name} must be > 0; received {value!r}")
         if not 0 < self.lr_factor < 1:
             raise TrainingError(f"lr_factor must be in (0, 1); received {self.lr_factor!r}")
-        if self.weight_decay < 0:
+        if self.weight_decay is not None and self.weight_decay < 0:
             raise TrainingError(f"weight_decay must be >= 0; received {self.weight_decay!r}")
+        for name in ("warmup_fraction", "label_smoothing"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value < 1:
+                raise TrainingError(f"{name} must be in [0, 1); received {value!r}")
+        if self.lr_schedule is not None:
+            _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         if not 0 < self.holdout_fraction < 1:
             raise TrainingError(
                 f"holdout_fraction must be in (0, 1); received {self.holdout_fraction!r}"
             )
         _check_choice("strategy", self.strategy, STRATEGIES)
         _check_choice("validation", self.validation, VALIDATIONS)
-        _check_choice("weight_decay_mode", self.weight_decay_mode, WEIGHT_DECAY_MODES)
-        _check_choice("train_crop", self.train_crop, TRAIN_CROPS)
+        if self.weight_decay_mode is not None:
+            _check_choice("weight_decay_mode", self.weight_decay_mode, WEIGHT_DECAY_MODES)
+        if self.train_crop is not None:
+            _check_choice("train_crop", self.train_crop, TRAIN_CROPS)
         kind = self.dataset.partition(":")[0]
         if kind not in ("kth", "folder", "csv", "synthetic") or (
             kind in ("folder", "csv") and not self.dataset.partition(":")[2]
@@ -163,6 +206,15 @@ class TrainConfig:
         if self.lr_patience < 0:
             raise TrainingError(f"lr_patience must be >= 0; received {self.lr_patience!r}")
         return self
+
+    def resolved(self) -> TrainConfig:
+        """A copy with every ``None`` recipe field from `recipe` and every ``None`` dataset
+        default (``image_size``, ``epochs``) from `DATASET_DEFAULTS`."""
+        values = {k: v for k, v in RECIPES[self.recipe].items() if getattr(self, k) is None}
+        kind = self.dataset.partition(":")[0]
+        defaults = DATASET_DEFAULTS.get(kind, DATASET_DEFAULTS[None])
+        values.update({k: v for k, v in defaults.items() if getattr(self, k) is None})
+        return dataclasses.replace(self, **values)
 
     def default_model_dir(self) -> str:
         """``runs/<model>-<dataset name>`` (e.g. ``runs/xwisenet-kth``)."""
@@ -234,9 +286,11 @@ def read_run_config(model_dir: str | os.PathLike) -> dict:
 def config_differences(saved: dict, current: dict) -> list[str]:
     """Fields (outside `RESUMABLE_FIELDS`) whose values differ, as ``name: saved -> current``.
 
-    A field missing from ``saved`` (written before the field existed) counts as its default.
+    Both are resolved configurations (`TrainConfig.resolved`). A field missing from ``saved``
+    (written before the field existed) counts as what such a run used: the paper's recipe, or
+    the field's default.
     """
-    defaults = TrainConfig().to_dict()
+    defaults = {**TrainConfig().to_dict(), **_LEGACY_VALUES}
     saved = {**{k: v for k, v in defaults.items() if k not in saved}, **saved}
     keys = sorted((set(saved) | set(current)) - RESUMABLE_FIELDS)
     return [

@@ -47,6 +47,7 @@ class ValidationPlan:
         holdout_ids: Video ids held out of the training split (holdout only).
         holdout_groups: The held-out subjects or videos.
         note: One line for the user about the choice.
+        num_videos: Validation videos.
     """
 
     source: str
@@ -54,6 +55,7 @@ class ValidationPlan:
     holdout_ids: list[str] = field(default_factory=list)
     holdout_groups: list[str] = field(default_factory=list)
     note: str = ""
+    num_videos: int = 0
 
     def to_dict(self) -> dict:
         return {
@@ -92,7 +94,9 @@ def plan_validation(manifest: dict, mode: str, fraction: float, seed: int) -> Va
                 f"validation split (splits: {sorted(splits)}); use validation=holdout or auto"
             )
         n = len(splits["validation"]["videos"])
-        return ValidationPlan("split", "validation", note=f"validation split ({n} videos)")
+        return ValidationPlan(
+            "split", "validation", note=f"validation split ({n} videos)", num_videos=n
+        )
     if mode == "none":
         return ValidationPlan("none", note="no validation: plateau on training accuracy")
     videos = splits["train"]["videos"]
@@ -121,7 +125,7 @@ def plan_validation(manifest: dict, mode: str, fraction: float, seed: int) -> Va
         ids = sorted(chosen)
         what = f"{len(ids)} videos"
     note = f"holdout of the training split: {what} ({len(ids)} of {len(videos)} videos)"
-    return ValidationPlan("holdout", "train", ids, chosen, note)
+    return ValidationPlan("holdout", "train", ids, chosen, note, len(ids))
 
 
 def _no_holdout(mode: str, reason: str) -> ValidationPlan:

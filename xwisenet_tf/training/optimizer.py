@@ -1,4 +1,5 @@
-"""The paper's optimiser: Adam, lr 1e-3, weight decay 1e-3, cross-entropy (sec. IV-B).
+"""Optimisers and loss of the recipes: the paper's Adam, lr 1e-3, weight decay 1e-3,
+cross-entropy (sec. IV-B), and AdamW on kernels with label smoothing (`recipes`).
 
 Weight decay is ambiguous between frameworks. PyTorch's ``Adam(weight_decay=wd)`` (the authors'
 framework, Efficient-3DCNNs/3D-ResNets code base) adds ``wd * w`` to the gradient before the
@@ -6,7 +7,9 @@ moment estimates: a coupled L2 penalty whose effect is rescaled by Adam's normal
 ``Adam(weight_decay=wd)`` is decoupled (AdamW): ``w -= lr * wd * w`` after the Adam step. We
 default to the coupled form (`AdamL2`) to reproduce the paper; ``weight_decay_mode="decoupled"``
 selects Keras' AdamW behaviour. Both apply to every trainable weight (as PyTorch does when
-given ``model.parameters()``), BatchNorm scales and biases included.
+given ``model.parameters()``), BatchNorm scales and biases included. ``"decoupled_kernels"`` is
+AdamW on convolution and dense kernels only: decaying BatchNorm scales and shifts or biases only
+fights the normalisation (the usual practice of modern recipes).
 """
 
 from __future__ import annotations
@@ -53,46 +56,149 @@ class AdamL2(keras.optimizers.Adam):
 
 
 def make_optimizer(
-    learning_rate: float = 1e-3, weight_decay: float = 1e-3, weight_decay_mode: str = "l2"
+    learning_rate=1e-3,
+    weight_decay: float = 1e-3,
+    weight_decay_mode: str = "l2",
+    variables=None,
 ) -> keras.optimizers.Optimizer:
-    """The paper's Adam (sec. IV-B) with the chosen weight-decay form (module docstring).
+    """Adam with the chosen weight-decay form (module docstring).
 
     Args:
-        learning_rate: Initial learning rate.
+        learning_rate: A float, or a schedule (`xwisenet_tf.training.schedules`).
         weight_decay: Decay coefficient (0 disables it).
-        weight_decay_mode: ``"l2"`` (coupled, PyTorch ``Adam``) or ``"decoupled"`` (AdamW).
+        weight_decay_mode: ``"l2"`` (coupled, PyTorch ``Adam``), ``"decoupled"`` (AdamW) or
+            ``"decoupled_kernels"`` (AdamW on kernels only).
+        variables: The variables to be trained; needed by ``"decoupled_kernels"`` to exclude
+            those with fewer than 2 dimensions (norm parameters, biases).
     """
     if weight_decay_mode == "l2":
         return AdamL2(learning_rate=learning_rate, l2=weight_decay)
-    if weight_decay_mode == "decoupled":
-        return keras.optimizers.Adam(learning_rate=learning_rate, weight_decay=weight_decay or None)
+    if weight_decay_mode in ("decoupled", "decoupled_kernels"):
+        optimizer = keras.optimizers.Adam(
+            learning_rate=learning_rate, weight_decay=weight_decay or None
+        )
+        if weight_decay_mode == "decoupled_kernels" and weight_decay:
+            if variables is None:
+                raise TrainingError("weight_decay_mode 'decoupled_kernels' needs the variables")
+            optimizer.exclude_from_weight_decay(var_list=[v for v in variables if len(v.shape) < 2])
+        return optimizer
     raise TrainingError(
-        f"unknown weight_decay_mode {weight_decay_mode!r}; expected 'l2' or 'decoupled'"
+        f"unknown weight_decay_mode {weight_decay_mode!r}; expected 'l2', 'decoupled' or "
+        "'decoupled_kernels'"
     )
 
 
 def compile_model(
     model: keras.Model,
-    learning_rate: float = 1e-3,
+    learning_rate=1e-3,
     weight_decay: float = 1e-3,
     weight_decay_mode: str = "l2",
+    label_smoothing: float = 0.0,
     **compile_kwargs,
 ) -> keras.Model:
-    """Compiles ``model`` with the paper's recipe: cross-entropy, Adam, accuracy (sec. IV-B).
+    """Compiles ``model``: cross-entropy, Adam, accuracy; by default the paper's (sec. IV-B).
 
     The models output softmax probabilities and `xwisenet_tf.data.load` yields integer labels,
-    hence ``sparse_categorical_crossentropy``. Equivalent to what a Keras user writes by hand::
+    hence ``sparse_categorical_crossentropy`` (`SparseCrossentropy` when ``label_smoothing``).
+    With the defaults it is what a Keras user writes by hand::
 
         model.compile(optimizer=make_optimizer(), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
 
+    Args:
+        model: The model.
+        learning_rate: A float or a schedule.
+        weight_decay, weight_decay_mode: See `make_optimizer`.
+        label_smoothing: Label smoothing of the cross-entropy.
+        **compile_kwargs: Other arguments of ``model.compile``.
+
     Returns:
         ``model``, compiled.
     """
+    loss = (
+        SparseCrossentropy(label_smoothing)
+        if label_smoothing
+        else "sparse_categorical_crossentropy"
+    )
     model.compile(
-        optimizer=make_optimizer(learning_rate, weight_decay, weight_decay_mode),
-        loss="sparse_categorical_crossentropy",
+        optimizer=make_optimizer(
+            learning_rate, weight_decay, weight_decay_mode, model.trainable_variables
+        ),
+        loss=loss,
         metrics=["accuracy"],
         **compile_kwargs,
     )
     return model
+
+
+def compile_recipe(
+    model: keras.Model, total_steps: int, recipe: str = "default", **overrides
+) -> keras.Model:
+    """Compiles ``model`` with a training recipe (`xwisenet_tf.training.recipes`).
+
+    The optimizer, its weight decay, the learning rate (a `WarmupCosine` over ``total_steps``
+    for the cosine schedule; a constant for the plateau rule, which needs the
+    `ReduceLROnPlateau`-style callback of `train` to lower it) and the loss. What a notebook
+    user calls before ``model.fit(..., epochs=E, steps_per_epoch=S)`` with
+    ``total_steps = E * S``.
+
+    Args:
+        model: The model.
+        total_steps: Optimizer steps of the whole run.
+        recipe: ``"default"`` or ``"paper"``.
+        **overrides: Recipe fields to change (``learning_rate``, ``weight_decay``, ...).
+
+    Returns:
+        ``model``, compiled.
+    """
+    from xwisenet_tf.training.recipes import recipe_values
+    from xwisenet_tf.training.schedules import WarmupCosine
+
+    try:
+        values = recipe_values(recipe)
+    except KeyError as e:
+        raise TrainingError(f"unknown recipe {recipe!r}; expected 'default' or 'paper'") from e
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    learning_rate = values["learning_rate"]
+    if values["lr_schedule"] == "cosine":
+        total = max(1, int(total_steps))
+        warmup = int(round(values["warmup_fraction"] * total))
+        learning_rate = WarmupCosine(learning_rate, total, warmup_steps=warmup)
+    return compile_model(
+        model,
+        learning_rate,
+        values["weight_decay"],
+        values["weight_decay_mode"],
+        values["label_smoothing"],
+    )
+
+
+@keras.saving.register_keras_serializable(package="xwisenet_tf")
+class SparseCrossentropy(keras.losses.Loss):
+    """Cross-entropy of integer labels against probabilities, with optional label smoothing.
+
+    Keras' ``SparseCategoricalCrossentropy`` has no label smoothing; this one turns the labels
+    into one-hot rows ``(1 - s) * onehot + s / K`` first. With ``label_smoothing=0`` it equals
+    ``sparse_categorical_crossentropy`` (the paper's loss, sec. IV-B).
+
+    Args:
+        label_smoothing: ``s`` in [0, 1).
+    """
+
+    def __init__(self, label_smoothing: float = 0.0, name: str = "sparse_crossentropy", **kwargs):
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(
+                f"`label_smoothing` must be in [0, 1). Received: label_smoothing={label_smoothing!r}"
+            )
+        super().__init__(name=name, **kwargs)
+        self.label_smoothing = float(label_smoothing)
+
+    def call(self, y_true, y_pred):
+        labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+        one_hot = ops.one_hot(labels, ops.shape(y_pred)[-1], dtype=y_pred.dtype)
+        return keras.losses.categorical_crossentropy(
+            one_hot, y_pred, label_smoothing=self.label_smoothing
+        )
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}

@@ -1,9 +1,11 @@
-"""`train`: the paper's training recipe (sec. IV-B) as one library call behind ``train.py``.
+"""`train`: a training recipe as one library call behind ``train.py``.
 
-Cross-entropy from scratch; Adam, lr 1e-3, weight decay 1e-3 (coupled L2 by default, see
-`xwisenet_tf.training.optimizer`); lr x0.1 when the validation accuracy plateaus (validation
-source: `xwisenet_tf.training.datasets`). Clips: 16 frames from a random start, multi-scale
-corner crops, flips (`xwisenet_tf.data.load`). Around that: data converted on first use,
+The recipe (`xwisenet_tf.training.recipes`) is the default one (AdamW on kernels, warm-up then
+cosine decay by optimizer steps, label smoothing, several clips per video per epoch; the last
+epoch is the model) or the paper's (sec. IV-B: cross-entropy from scratch; Adam, lr 1e-3, weight
+decay 1e-3 as a coupled L2, see `xwisenet_tf.training.optimizer`; lr x0.1 when the validation
+accuracy plateaus, validation source: `xwisenet_tf.training.datasets`). Clips: 16 frames from a
+random start, multi-scale crops, flips (`xwisenet_tf.data.load`). Around that: data converted on first use,
 ``config.json``, resumable backup, best/last ``.keras`` checkpoints with class names, TensorBoard
 and CSV logs, a progress bar, single/multi-GPU/multi-machine strategies, and a final evaluation
 of the best checkpoint on the test split with the recognition protocol (sec. IV-C).
@@ -11,7 +13,7 @@ of the best checkpoint on the test split with the recognition protocol (sec. IV-
 Layout of ``model_dir`` (chief process)::
 
     config.json              resolved configuration (TrainConfig + what was resolved)
-    best.keras(.json)        best epoch by the monitored accuracy, with its metadata sidecar
+    best.keras(.json)        best epoch by the monitored accuracy (plateau schedule only)
     last.keras(.json)        last completed epoch
     backup/                  training state for resumption (weights + optimiser, state.json)
     history.csv              one row per epoch (loss, accuracy, val_*, learning_rate, steps)
@@ -46,7 +48,8 @@ from xwisenet_tf.training.config import (
 )
 from xwisenet_tf.training.datasets import ValidationPlan, load_videos, plan_validation
 from xwisenet_tf.training.errors import TrainingError
-from xwisenet_tf.training.optimizer import compile_model
+from xwisenet_tf.training.optimizer import compile_recipe
+from xwisenet_tf.training.recipes import RECIPE_FIELDS
 from xwisenet_tf.training.strategy import (
     TaskInfo,
     make_strategy,
@@ -85,7 +88,7 @@ class TrainResult:
     model: keras.Model = field(repr=False)
 
 
-def train(config: TrainConfig) -> TrainResult:
+def train(config: TrainConfig, callbacks: list | None = None) -> TrainResult:
     """Trains a model with the paper's recipe (module docstring); resumes an interrupted run.
 
     Running the same configuration again in the same ``model_dir`` continues from the last
@@ -94,6 +97,8 @@ def train(config: TrainConfig) -> TrainResult:
 
     Args:
         config: What to train (`TrainConfig`).
+        callbacks: Extra Keras callbacks for ``model.fit`` (e.g. a measurement); they run
+            before the run's own checkpoint and backup callbacks.
 
     Returns:
         A `TrainResult`.
@@ -103,7 +108,7 @@ def train(config: TrainConfig) -> TrainResult:
             corrupt training state.
         DataError: the dataset cannot be found, converted or read.
     """
-    config.validate()
+    config = config.validate().resolved()
     task = read_tf_config()
     strategy = make_strategy(config.strategy, config.cpu_devices)
     replicas = strategy.num_replicas_in_sync
@@ -125,9 +130,8 @@ def train(config: TrainConfig) -> TrainResult:
     state = _check_previous_run(own_dir, backup_dir, config)
     initial_epoch = state["epoch"] if state else 0
 
-    held_out = set(validation.holdout_ids)
-    train_videos = [v for v in manifest["splits"]["train"]["videos"] if v["id"] not in held_out]
-    steps = config.steps_per_epoch or math.ceil(len(train_videos) / config.batch_size)
+    train_videos = _train_videos(manifest, validation)
+    steps = config.steps_per_epoch or _steps_per_epoch(config, len(train_videos))
     resolved = {
         "prepared_dir": prepared,
         "class_names": class_names,
@@ -150,17 +154,20 @@ def train(config: TrainConfig) -> TrainResult:
     with _dtype_policy(_policy_name(config)):
         with strategy.scope():
             model = _build_model(config, len(class_names))
-            compile_model(
-                model, config.learning_rate, config.weight_decay, config.weight_decay_mode
+            compile_recipe(
+                model,
+                config.epochs * steps,
+                config.recipe,
+                **{k: getattr(config, k) for k in RECIPE_FIELDS},
             )
             model.optimizer.build(model.trainable_variables)
         patch_model_for_strategy(model, strategy)
         monitor = "val_accuracy" if validation.source != "none" else "accuracy"
-        callbacks = _callbacks(
+        own_callbacks = _callbacks(
             config, model, strategy, own_dir, backup_dir, task, monitor, resolved
         )
         # Restore before writing anything: a bad training state must leave the run untouched.
-        backup = callbacks[-1]
+        backup = own_callbacks[-1]
         backup.set_model(model)
         backup.restore()
         os.makedirs(own_dir, exist_ok=True)
@@ -182,6 +189,7 @@ def train(config: TrainConfig) -> TrainResult:
             _print_header(
                 config, manifest, prepared, model, resolved, validation, model_dir, state, replicas
             )
+            _print_selection(config, validation, monitor)
         start = time.time()
         with warnings.catch_warnings():
             # Keras warns when a finite validation pass ends and that datasets are not
@@ -194,7 +202,7 @@ def train(config: TrainConfig) -> TrainResult:
                 steps_per_epoch=steps,
                 validation_data=val_ds,
                 validation_steps=config.validation_steps,
-                callbacks=callbacks,
+                callbacks=[*(callbacks or []), *own_callbacks],
                 verbose=verbose if task.is_chief else 0,
                 shuffle=False,
             )
@@ -230,6 +238,25 @@ def train(config: TrainConfig) -> TrainResult:
         test_report=report,
         model=model,
     )
+
+
+def _train_videos(manifest: dict, validation: ValidationPlan) -> list[dict]:
+    held_out = set(validation.holdout_ids)
+    return [v for v in manifest["splits"]["train"]["videos"] if v["id"] not in held_out]
+
+
+def _steps_per_epoch(config: TrainConfig, num_videos: int) -> int:
+    """``clips_per_video`` clips of every training video, in global batches."""
+    return math.ceil(num_videos * config.clips_per_video / config.batch_size)
+
+
+def train_step_count(config: TrainConfig, prepared: str) -> int:
+    """Optimizer steps per epoch of a resolved ``config`` on the prepared dataset."""
+    if config.steps_per_epoch:
+        return config.steps_per_epoch
+    manifest = data.read_manifest(prepared)
+    validation = plan_validation(manifest, config.validation, config.holdout_fraction, config.seed)
+    return _steps_per_epoch(config, len(_train_videos(manifest, validation)))
 
 
 def prepare_data(dataset: str, data_dir: str, options: dict | None = None) -> str:
@@ -441,15 +468,23 @@ def _callbacks(config, model, strategy, own_dir, backup_dir, task: TaskInfo, mon
             "metrics": {k: float(v) for k, v in logs.items()},
         }
 
-    plateau = cb.ResumablePlateau(
-        monitor=monitor,
-        mode="max",
-        factor=config.lr_factor,
-        patience=config.lr_patience,
-        min_lr=config.min_learning_rate,
-        verbose=1 if task.is_chief else 0,
-    )
-    checkpoints = cb.CheckpointSaver(own_dir, monitor, export, metadata)
+    stateful: list[keras.callbacks.Callback] = []
+    if config.lr_schedule == "plateau":
+        stateful.append(
+            cb.ResumablePlateau(
+                monitor=monitor,
+                mode="max",
+                factor=config.lr_factor,
+                patience=config.lr_patience,
+                min_lr=config.min_learning_rate,
+                verbose=1 if task.is_chief else 0,
+            )
+        )
+    # A fixed schedule ends at its best point by design: the last epoch is the model, and no
+    # handful of validation videos picks another (no best.keras).
+    selection = monitor if config.lr_schedule == "plateau" else None
+    checkpoints = cb.CheckpointSaver(own_dir, selection, export, metadata)
+    stateful.append(checkpoints)
     callbacks: list[keras.callbacks.Callback] = [cb.SyncReplicaStatistics(strategy)]
     if task.is_chief:
         callbacks.append(cb.HistoryCSV(os.path.join(own_dir, "history.csv")))
@@ -462,8 +497,8 @@ def _callbacks(config, model, strategy, own_dir, backup_dir, task: TaskInfo, mon
             )
         )
         callbacks.append(cb.GraphWriter(os.path.join(own_dir, "logs", "train")))
-    callbacks += [checkpoints, plateau]
-    callbacks.append(cb.ResumableBackup(backup_dir, stateful=[plateau, checkpoints]))
+    callbacks += stateful
+    callbacks.append(cb.ResumableBackup(backup_dir, stateful=stateful))
     return callbacks
 
 
@@ -488,6 +523,34 @@ class _ExportModel:
                 self._export = _build_model(self.config, self.num_classes)
         self._export.set_weights(self.model.get_weights())
         return self._export
+
+
+# Fewer validation videos than this make a plateau rule and a best checkpoint a coin toss.
+MIN_VALIDATION_VIDEOS = 30
+
+
+def _print_selection(config: TrainConfig, validation: ValidationPlan, monitor: str) -> None:
+    if config.lr_schedule == "cosine":
+        print(
+            f"Recipe {config.recipe}: lr {config.learning_rate:g} with "
+            f"{config.warmup_fraction:.0%} warm-up then cosine decay to 0 over the run's steps; "
+            f"the last epoch is the model (last.keras): a fixed schedule needs no validation "
+            f"videos to decide, which is reported, not used",
+            flush=True,
+        )
+        return
+    count = validation.num_videos
+    line = (
+        f"Recipe {config.recipe}: lr {config.learning_rate:g} x{config.lr_factor:g} after "
+        f"{config.lr_patience} epochs without a better {monitor}; best.keras is the epoch with "
+        f"the best {monitor}"
+    )
+    if validation.source != "none" and count < MIN_VALIDATION_VIDEOS:
+        line += (
+            f". Warning: only {count} validation videos, so both hinge on a few videos; "
+            "--recipe=default uses a fixed schedule instead"
+        )
+    print(line, flush=True)
 
 
 def _print_header(

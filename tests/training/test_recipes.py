@@ -1,0 +1,127 @@
+"""The training recipes: the paper's stays exactly what it was; the default one's pieces."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from xwisenet_tf.training import RECIPES, SparseCrossentropy, WarmupCosine, compile_recipe
+from xwisenet_tf.training.config import TrainConfig, config_differences
+from xwisenet_tf.training.errors import TrainingError
+from xwisenet_tf.training.optimizer import AdamL2, make_optimizer
+
+# What train.py did before recipes existed (sec. IV-B): the values --recipe=paper must keep.
+PAPER = {
+    "learning_rate": 1e-3,
+    "weight_decay": 1e-3,
+    "weight_decay_mode": "l2",
+    "lr_schedule": "plateau",
+    "warmup_fraction": 0.0,
+    "label_smoothing": 0.0,
+    "clips_per_video": 1,
+    "train_crop": "corner_multiscale",
+}
+
+
+def _tiny_model():
+    return keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(5),
+            keras.layers.BatchNormalization(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+
+
+def test_paper_recipe_is_unchanged():
+    assert RECIPES["paper"] == PAPER
+    config = TrainConfig(recipe="paper").resolved()
+    assert {k: getattr(config, k) for k in PAPER} == PAPER
+    assert (config.image_size, config.epochs, config.lr_factor, config.lr_patience) == (
+        112,
+        50,
+        0.1,
+        5,
+    )
+    model = compile_recipe(_tiny_model(), total_steps=100, recipe="paper")
+    optimizer = model.optimizer
+    assert type(optimizer) is AdamL2 and optimizer.l2 == pytest.approx(1e-3)
+    assert not isinstance(optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule)
+    assert float(optimizer.learning_rate) == pytest.approx(1e-3)
+    assert model.loss == "sparse_categorical_crossentropy"
+
+
+def test_a_run_written_before_recipes_resumes_as_the_paper_recipe():
+    old = TrainConfig(recipe="paper").resolved().to_dict()
+    for field in ("recipe", *PAPER):
+        del old[field]  # config.json of a run made before these fields existed
+    now = TrainConfig(recipe="paper").resolved().to_dict()
+    assert config_differences(old, now) == []
+    default = TrainConfig().resolved().to_dict()
+    assert "recipe: 'paper' -> 'default'" in config_differences(old, default)
+
+
+def test_default_recipe_compiles_adamw_on_kernels_with_a_cosine_schedule():
+    model = compile_recipe(_tiny_model(), total_steps=200)
+    optimizer = model.optimizer
+    schedule = optimizer._learning_rate
+    assert isinstance(schedule, WarmupCosine)
+    assert (schedule.total_steps, schedule.warmup_steps) == (200, 10)
+    assert schedule.peak == RECIPES["default"]["learning_rate"]
+    assert isinstance(model.loss, SparseCrossentropy)
+    assert model.loss.label_smoothing == RECIPES["default"]["label_smoothing"]
+    decayed = {v.path for v in model.trainable_variables if optimizer._use_weight_decay(v)}
+    kernels = {v.path for v in model.trainable_variables if len(v.shape) >= 2}
+    assert decayed == kernels and len(kernels) == 2  # not BatchNorm's gamma/beta, not biases
+    with pytest.raises(TrainingError, match="unknown recipe 'fast'"):
+        compile_recipe(_tiny_model(), 10, recipe="fast")
+
+
+def test_decoupled_kernels_leaves_norms_and_biases_alone():
+    model = _tiny_model()
+    optimizer = make_optimizer(0.1, 0.5, "decoupled_kernels", model.trainable_variables)
+    before = [v.numpy().copy() for v in model.trainable_variables]
+    zeros = [keras.ops.zeros_like(v) for v in model.trainable_variables]
+    optimizer.apply_gradients(zip(zeros, model.trainable_variables, strict=True))
+    for old, variable in zip(before, model.trainable_variables, strict=True):
+        if len(variable.shape) >= 2:  # w -= lr * wd * w
+            np.testing.assert_allclose(variable.numpy(), old * (1 - 0.1 * 0.5), rtol=1e-6)
+        else:
+            np.testing.assert_array_equal(variable.numpy(), old)
+    with pytest.raises(TrainingError, match="needs the variables"):
+        make_optimizer(0.1, 0.5, "decoupled_kernels")
+
+
+def test_warmup_cosine_values_and_config():
+    schedule = WarmupCosine(1e-3, total_steps=110, warmup_steps=10, final=1e-5)
+    lr = [float(schedule(s)) for s in (0, 4, 9, 10, 60, 110, 500)]
+    assert lr[0] == pytest.approx(1e-4) and lr[1] == pytest.approx(5e-4)
+    assert lr[2] == pytest.approx(1e-3) and lr[3] == pytest.approx(1e-3)
+    assert lr[4] == pytest.approx(1e-5 + (1e-3 - 1e-5) * 0.5 * (1 + math.cos(math.pi / 2)))
+    assert lr[5] == pytest.approx(1e-5) and lr[6] == pytest.approx(1e-5)
+    again = WarmupCosine.from_config(schedule.get_config())
+    assert float(again(37)) == pytest.approx(float(schedule(37)))
+    assert float(WarmupCosine(2e-3, 5)(0)) == pytest.approx(2e-3)  # no warm-up
+    with pytest.raises(ValueError, match="warmup_steps"):
+        WarmupCosine(1e-3, total_steps=5, warmup_steps=6)
+
+
+def test_sparse_crossentropy_with_and_without_smoothing():
+    probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]], "float32")
+    labels = np.array([0, 1])
+    plain = SparseCrossentropy()(labels, probs)
+    reference = keras.losses.SparseCategoricalCrossentropy()(labels, probs)
+    np.testing.assert_allclose(float(plain), float(reference), rtol=1e-6)
+    smoothed = float(SparseCrossentropy(0.3)(labels, probs))
+    targets = np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1]])
+    expected = -(targets * np.log(probs)).sum(axis=1).mean()
+    assert smoothed == pytest.approx(expected, rel=1e-5)
+    assert SparseCrossentropy.from_config(SparseCrossentropy(0.3).get_config()).label_smoothing == (
+        pytest.approx(0.3)
+    )
+    with pytest.raises(ValueError, match="label_smoothing"):
+        SparseCrossentropy(1.0)
