@@ -47,7 +47,7 @@ def cases(synthetic_data_dir, tmp_path_factory):
     run_dir.mkdir()
     saved = TrainConfig(dataset="synthetic", data_dir=str(synthetic_data_dir),
                         dataset_options=dict(SYNTHETIC_OPTIONS),
-                        model_dir=str(run_dir)).to_dict()  # fmt: skip
+                        model_dir=str(run_dir)).resolved().to_dict()  # fmt: skip
     (run_dir / "config.json").write_text(json.dumps({"config": saved, "resolved": {}}))
     data = synthetic_flags(synthetic_data_dir)
     commands = {

@@ -20,7 +20,8 @@ def test_kth_train_evaluate_predict(kth_dir, tmp_path):
     assert trained.returncode == 0, trained.stdout + trained.stderr
     # The 16/9 subject split has no validation subjects: one training subject is held out.
     assert "Validation: holdout of the training split: subjects person0" in trained.stdout
-    assert "Test split (paper protocol, best.keras): video accuracy" in trained.stdout
+    assert "the last epoch is the model (last.keras)" in trained.stdout  # the default recipe
+    assert "Test split (paper protocol, last.keras): video accuracy" in trained.stdout
     config = json.loads((model_dir / "config.json").read_text())
     assert sorted(config["resolved"]["class_names"]) == KTH_CLASSES
     logged = json.loads((model_dir / "eval_test.json").read_text())

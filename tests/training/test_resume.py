@@ -102,8 +102,19 @@ def test_resumed_run_ends_like_an_uninterrupted_run(resumed_run):
         f"epoch-{EPOCHS:04d}.weights.h5",
         "state.json",
     ]
-    for name in ("best.keras", "last.keras", "config.json"):
+    for name in ("last.keras", "config.json"):
         assert os.path.isfile(os.path.join(model_dir, name))
+    # The default recipe's cosine schedule, counted in optimizer steps, continued where the
+    # killed run stopped: every epoch's learning rate is the uninterrupted run's.
+    from xwisenet_tf.training import RECIPES, WarmupCosine
+
+    recipe = RECIPES["default"]
+    total = EPOCHS * STEPS
+    schedule = WarmupCosine(
+        recipe["learning_rate"], total, round(recipe["warmup_fraction"] * total)
+    )
+    expected = [float(schedule(STEPS * e)) for e in (1, 2, 3)]
+    assert [float(r["learning_rate"]) for r in history] == pytest.approx(expected, rel=1e-5)
 
 
 def test_completed_run_is_not_trained_again(resumed_run, synthetic_data_dir):
@@ -123,7 +134,7 @@ def test_completed_run_is_not_trained_again(resumed_run, synthetic_data_dir):
     [
         ("corrupt", r"epoch-0003\.weights\.h5: cannot restore the training state .* corrupt"),
         ("missing", r"epoch-0003\.weights\.h5: missing; .*state\.json says the run completed 3"),
-        ("no_backup", r"no training state, but .* holds best\.keras, last\.keras, history\.csv"),
+        ("no_backup", r"no training state, but .* holds last\.keras, history\.csv"),
         ("other_config", r"holds a run with another configuration \(batch_size: 4 -> 8\)"),
     ],
 )
