@@ -12,7 +12,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from xwisenet_tf import layers, models  # noqa: E402
+from xwisenet_tf import data, layers, models  # noqa: E402
 from xwisenet_tf.models import get_model, list_models  # noqa: E402
 
 
@@ -36,4 +36,4 @@ def ResNet3D(depth: int, num_classes: int, input_shape=(16, 112, 112, 3), **over
     return get_model(f"resnet3d-{depth}", num_classes, input_shape=input_shape, **overrides)
 
 
-__all__ = ["ResNet3D", "XwiseNet", "get_model", "layers", "list_models", "models"]
+__all__ = ["ResNet3D", "XwiseNet", "data", "get_model", "layers", "list_models", "models"]

@@ -111,3 +111,28 @@ def test_ensure_dataset_synthetic_and_folder_cache(tmp_path, synthetic_videos):
     assert ensure_dataset(f"folder:{synthetic_videos}", tmp_path, short_side=48) == folder
     with pytest.raises(DataError, match="unknown dataset spec"):
         ensure_dataset("imagenet", tmp_path)
+
+
+def test_splits_never_share_an_appearance():
+    """The test split measures generalisation: every appearance attribute of a test video lies
+    in bands (and background textures) no training or validation video uses."""
+    looks = {
+        split: [synthetic.draw_appearance(np.random.default_rng([5, i]), split) for i in range(300)]
+        for split in ("train", "validation", "test")
+    }
+    ranges = {"size": (0.5, 0.92), "position": (0.3, 0.7), "hue": (0.0, 1.0),
+              "thickness": (0.035, 0.07)}  # fmt: skip
+    for name, (low, high) in ranges.items():
+        bands = {
+            split: {int((look[name] - low) / (high - low) * synthetic.NUM_BANDS) for look in items}
+            for split, items in looks.items()
+        }
+        assert bands["train"] == set(synthetic.SPLIT_BANDS["train"]), name  # all used
+        assert not bands["train"] & bands["test"] and not bands["validation"] & bands["test"]
+        assert not bands["train"] & bands["validation"], name
+    textures = {split: {look["texture"] for look in items} for split, items in looks.items()}
+    assert (
+        not textures["train"] & textures["test"] and not textures["validation"] & textures["test"]
+    )
+    with pytest.raises(DataError, match="unknown synthetic split"):
+        synthetic.render_video("boxing", np.random.default_rng(0), 2, split="holdout")

@@ -133,6 +133,25 @@ def _banded(rng: np.random.Generator, span: tuple[float, float], split: str) -> 
     return span[0] + width * (band + rng.uniform(0, 1))
 
 
+def draw_appearance(rng: np.random.Generator, split: str) -> dict:
+    """The banded appearance of one video of ``split`` (module docstring): background
+    ``texture``, figure ``size`` (fraction of the frame height), ``position`` (centre x as a
+    fraction of the width), ``hue`` (turns) and limb ``thickness`` (fraction of the figure).
+
+    Raises:
+        DataError: unknown split.
+    """
+    if split not in SPLIT_BANDS:
+        raise DataError(f"unknown synthetic split {split!r}; expected one of {list(SPLIT_BANDS)}")
+    return {
+        "texture": str(rng.choice(SPLIT_TEXTURES[split])),
+        "size": _banded(rng, _SIZE, split),
+        "position": _banded(rng, _POSITION, split),
+        "hue": _banded(rng, _HUE, split),
+        "thickness": _banded(rng, _THICKNESS, split),
+    }
+
+
 def _hue_colour(hue: float, bright: bool, rng: np.random.Generator) -> np.ndarray:
     """An RGB colour of ``hue`` (turns), dark or bright to stand out from the background."""
     angles = 2 * np.pi * (hue - np.array([0.0, 1 / 3, 2 / 3]))
@@ -186,21 +205,19 @@ def render_video(
     """
     if action not in CLASSES:
         raise DataError(f"unknown synthetic action {action!r}; expected one of {CLASSES}")
-    if split not in SPLIT_BANDS:
-        raise DataError(f"unknown synthetic split {split!r}; expected one of {list(SPLIT_BANDS)}")
+    look = draw_appearance(rng, split)
     yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
-    background = _background(rng, yy, xx, str(rng.choice(SPLIT_TEXTURES[split])))
+    background = _background(rng, yy, xx, look["texture"])
     frequency, speed = _MOTION[action]
     jitter = rng.uniform(1 - _JITTER, 1 + _JITTER)
     frequency, speed = frequency * jitter, speed * jitter
-    size = _banded(rng, _SIZE, split) * HEIGHT
+    size = look["size"] * HEIGHT
     feet_y = rng.uniform(0.9, 0.98) * HEIGHT
     facing = int(rng.choice([-1, 1]))
     travel = speed * size * (num_frames - 1)
-    x_mid = _banded(rng, _POSITION, split) * WIDTH
-    x_start = x_mid - facing * travel / 2
-    colour = _hue_colour(_banded(rng, _HUE, split), background.mean() <= 128, rng)
-    radius = max(1.0, _banded(rng, _THICKNESS, split) * size)
+    x_start = look["position"] * WIDTH - facing * travel / 2
+    colour = _hue_colour(look["hue"], background.mean() <= 128, rng)
+    radius = max(1.0, look["thickness"] * size)
     phase0 = rng.uniform(0, 2 * np.pi)
     frames = np.empty((num_frames, HEIGHT, WIDTH, 3), np.uint8)
     for t in range(num_frames):
