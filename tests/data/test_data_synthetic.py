@@ -27,9 +27,9 @@ def test_locomotion_classes_differ_only_in_speed():
             frames = synthetic.render_video(action, rng, 48)
             assert frames.shape == (48, 72, 96, 3) and frames.dtype == np.uint8
             track = _figure_track(frames)
-            inside = ~np.isnan(track)
-            slope = np.polyfit(np.arange(48)[inside], track[inside], 1)[0]
-            measured.append(abs(slope))
+            assert not np.isnan(track).any()  # the figure is in every frame (turns at edges)
+            # Pixels per frame over 8-frame spans (a turn at an edge shortens only a few spans).
+            measured.append(np.median(np.abs(track[8:] - track[:-8])) / 8)
         speeds[action] = np.median(measured)
     assert speeds["walking"] < speeds["jogging"] < speeds["running"]
     assert speeds["running"] > 2 * speeds["walking"]

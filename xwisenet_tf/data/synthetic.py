@@ -188,6 +188,14 @@ def _background(rng: np.random.Generator, yy, xx, texture: str) -> np.ndarray:
     return image + rng.normal(0, 4, image.shape)
 
 
+def _bounce(x: float, low: float, high: float) -> tuple[float, int]:
+    """``x`` reflected into [low, high] (a walk that turns at both ends), and +1 while moving
+    in the original direction, -1 after an odd number of turns."""
+    span = high - low
+    u = (x - low) % (2 * span)
+    return (low + u, 1) if u < span else (low + 2 * span - u, -1)
+
+
 def render_video(
     action: str, rng: np.random.Generator, num_frames: int, split: str = "train"
 ) -> np.ndarray:
@@ -214,21 +222,24 @@ def render_video(
     size = look["size"] * HEIGHT
     feet_y = rng.uniform(0.9, 0.98) * HEIGHT
     facing = int(rng.choice([-1, 1]))
-    travel = speed * size * (num_frames - 1)
-    x_start = look["position"] * WIDTH - facing * travel / 2
     colour = _hue_colour(look["hue"], background.mean() <= 128, rng)
     radius = max(1.0, look["thickness"] * size)
     phase0 = rng.uniform(0, 2 * np.pi)
+    # Walkers cross the frame and turn back at its edges (as KTH's actors do), so the figure is
+    # in every frame: a clip never shows an empty background under a locomotion label.
+    low, high = 0.3 * size, WIDTH - 0.3 * size
+    start = look["position"] * WIDTH
     frames = np.empty((num_frames, HEIGHT, WIDTH, 3), np.uint8)
     for t in range(num_frames):
-        x0 = x_start + facing * speed * size * t
+        x0, heading = _bounce(start + facing * speed * size * t, low, high)
+        heading *= facing
         phase = phase0 + 2 * np.pi * frequency * t
 
         def to_px(p, x0=x0):
             return (x0 + p[0] * size, feet_y - p[1] * size)
 
         alpha = np.zeros((HEIGHT, WIDTH), np.float32)
-        for p, q in _pose(action, phase, facing):
+        for p, q in _pose(action, phase, heading):
             alpha = np.maximum(alpha, _segment_alpha(xx, yy, to_px(p), to_px(q), radius))
         hx, hy = to_px((0.0, 0.91))
         head = np.clip(0.085 * size + 0.5 - np.hypot(xx - hx, yy - hy), 0.0, 1.0)
@@ -280,8 +291,8 @@ def read_params(root: str | os.PathLike) -> dict:
 
 def generate(
     root: str | os.PathLike,
-    videos_per_class: int = 12,
-    eval_videos_per_class: int = 4,
+    videos_per_class: int = 40,
+    eval_videos_per_class: int = 10,
     seed: int = 0,
     num_frames: tuple[int, int] = (40, 64),
     codec: str = "h264",

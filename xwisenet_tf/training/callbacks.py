@@ -192,30 +192,28 @@ class SyncReplicaStatistics(keras.callbacks.Callback):
 
 
 class RemainingTime(keras.callbacks.Callback):
-    """After the first epoch of this call, one line: its duration and the time left for the
-    remaining epochs (validation included), so a user knows at once how long the run takes."""
+    """One line with the time the run still needs, measured on the second epoch of this call
+    (the first also traces the graphs), validation included."""
 
     def __init__(self, epochs: int):
         super().__init__()
         self.epochs = epochs
-        self._start: float | None = None
-        self._said = False
+        self._start = 0.0
+        self._seen = 0
 
     def on_epoch_begin(self, epoch, logs=None):
-        if self._start is None:
-            self._start = time.time()
+        self._start = time.time()
 
     def on_epoch_end(self, epoch, logs=None):
-        if self._said or self._start is None:
-            return
-        self._said = True
-        took = time.time() - self._start
+        self._seen += 1
         left = self.epochs - (epoch + 1)
-        print(
-            f"Epoch {epoch + 1} took {took:.0f} s; about {left * took / 60:.0f} min for the "
-            f"remaining {left} epochs",
-            flush=True,
-        )
+        if self._seen == 2 and left > 0:
+            took = time.time() - self._start
+            print(
+                f"Epoch {epoch + 1} took {took:.0f} s; about {left * took / 60:.0f} min for "
+                f"the remaining {left} epochs",
+                flush=True,
+            )
 
 
 class GraphWriter(keras.callbacks.Callback):

@@ -543,7 +543,7 @@ def _plan_line(config: TrainConfig) -> str:
             "videos, whose looks (figure size, colour, build, position, background) no "
             "training video shows, with the paper's protocol."
         )
-    return f"{what}; the time per epoch is printed after the first."
+    return f"{what}; the time left is printed after the second epoch."
 
 
 # Fewer validation videos than this make a plateau rule and a best checkpoint a coin toss.

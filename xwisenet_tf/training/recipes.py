@@ -37,7 +37,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "warmup_fraction": 0.05,
         "label_smoothing": 0.1,
         "clips_per_video": 4,
-        "train_crop": "corner_multiscale",
+        "train_crop": "corner_large",
     },
 }
 RECIPE_FIELDS = tuple(RECIPES["paper"])
