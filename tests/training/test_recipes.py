@@ -125,3 +125,15 @@ def test_sparse_crossentropy_with_and_without_smoothing():
     )
     with pytest.raises(ValueError, match="label_smoothing"):
         SparseCrossentropy(1.0)
+
+
+def test_first_line_says_what_the_run_does_and_how_long():
+    from xwisenet_tf.training.recipe import _plan_line
+
+    quick = _plan_line(TrainConfig(dataset="synthetic").resolved())
+    assert quick.startswith("Offline quick start: generating")
+    assert "for 12 epochs of 16x64x64 clips (about 15 minutes on 2 CPU cores)" in quick
+    longer = _plan_line(TrainConfig(dataset="synthetic", epochs=40).resolved())
+    assert "40 epochs" in longer and "minutes" not in longer  # no claim for another budget
+    kth = _plan_line(TrainConfig(dataset="kth", recipe="paper").resolved())
+    assert kth.startswith("Dataset kth: training xwisenet with the paper recipe for 50 epochs")

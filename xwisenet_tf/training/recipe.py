@@ -528,22 +528,39 @@ class _ExportModel:
         return self._export
 
 
+# What decides the cost of a run: equal to the defaults' means the quick start's known duration.
+_COST_FIELDS = (
+    "model",
+    "model_overrides",
+    "num_frames",
+    "image_size",
+    "frame_stride",
+    "batch_size",
+    "epochs",
+    "steps_per_epoch",
+    "clips_per_video",
+    "dataset_options",
+)
+
+
 def _plan_line(config: TrainConfig) -> str:
     """What the run will do, before anything slow starts."""
     clip = f"{config.num_frames}x{config.image_size}x{config.image_size}"
     what = (
-        f"Training {config.model} with the {config.recipe} recipe on {config.dataset} for "
-        f"{config.epochs} epochs of {clip} clips"
+        f"training {config.model} with the {config.recipe} recipe for {config.epochs} epochs of "
+        f"{clip} clips"
     )
-    if config.dataset == "synthetic" and not config.dataset_options:
-        return (
-            "Offline quick start: generating and converting the embedded synthetic dataset "
-            "(360 videos of six KTH-like actions; about a minute, once), then "
-            f"{what[0].lower()}{what[1:]} (about 15 minutes on 2 CPU cores), then the test "
-            "videos, whose looks (figure size, colour, build, position, background) no "
-            "training video shows, with the paper's protocol."
-        )
-    return f"{what}; the time left is printed after the second epoch."
+    if config.dataset != "synthetic" or config.dataset_options:
+        return f"Dataset {config.dataset}: {what}; the time left is printed after the second epoch."
+    quick = TrainConfig(dataset="synthetic").resolved()
+    if all(getattr(config, k) == getattr(quick, k) for k in _COST_FIELDS):
+        what += " (about 15 minutes on 2 CPU cores)"
+    return (
+        "Offline quick start: generating and converting the embedded synthetic dataset (360 "
+        f"videos of six KTH-like actions; about a minute, once), then {what}, then evaluating "
+        "on the test videos, whose looks (figure size, colour, build, position, background) no "
+        "training video shows, with the paper's protocol."
+    )
 
 
 # Fewer validation videos than this make a plateau rule and a best checkpoint a coin toss.
