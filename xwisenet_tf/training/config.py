@@ -27,7 +27,8 @@ WEIGHT_DECAY_MODES = ("l2", "decoupled", "decoupled_kernels")
 TRAIN_CROPS = ("corner_multiscale", "corner_large", "centre_multiscale", "centre")
 # Defaults of fields left at None that depend on the dataset kind: the paper's clip size and a
 # long run for real data; for the embedded synthetic task (96x72 videos), a clip size and length
-# that train the paper's XwiseNet to a recognizer in about 15 minutes on 2 CPU cores.
+# that train the paper's XwiseNet in about 15 minutes on 2 CPU cores (what it reaches:
+# docs/training.md).
 DATASET_DEFAULTS = {
     "synthetic": {"image_size": 64, "epochs": 12},
     None: {"image_size": 112, "epochs": 50},

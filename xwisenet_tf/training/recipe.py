@@ -5,10 +5,10 @@ cosine decay by optimizer steps, label smoothing, several clips per video per ep
 epoch is the model) or the paper's (sec. IV-B: cross-entropy from scratch; Adam, lr 1e-3, weight
 decay 1e-3 as a coupled L2, see `xwisenet_tf.training.optimizer`; lr x0.1 when the validation
 accuracy plateaus, validation source: `xwisenet_tf.training.datasets`). Clips: 16 frames from a
-random start, multi-scale crops, flips (`xwisenet_tf.data.load`). Around that: data converted on first use,
-``config.json``, resumable backup, best/last ``.keras`` checkpoints with class names, TensorBoard
-and CSV logs, a progress bar, single/multi-GPU/multi-machine strategies, and a final evaluation
-of the best checkpoint on the test split with the recognition protocol (sec. IV-C).
+random start, multi-scale crops, flips (`xwisenet_tf.data.load`). Around that: data converted on
+first use, ``config.json``, resumable backup, best/last ``.keras`` checkpoints with class names,
+TensorBoard and CSV logs, a progress bar, single/multi-GPU/multi-machine strategies, and a final
+evaluation of the kept model on the test split with the recognition protocol (sec. IV-C).
 
 Layout of ``model_dir`` (chief process)::
 
@@ -89,7 +89,7 @@ class TrainResult:
 
 
 def train(config: TrainConfig, callbacks: list | None = None) -> TrainResult:
-    """Trains a model with the paper's recipe (module docstring); resumes an interrupted run.
+    """Trains a model with a recipe (module docstring); resumes an interrupted run.
 
     Running the same configuration again in the same ``model_dir`` continues from the last
     completed epoch (same weights, optimiser state, learning-rate schedule and best checkpoint)
