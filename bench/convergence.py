@@ -95,7 +95,7 @@ class TestAccuracyProbe(keras.callbacks.Callback):
         self._accuracy = float("nan")
 
     def on_train_begin(self, logs=None):
-        self._start = time.perf_counter() - self._evaluating
+        self._start = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
         self._accuracy = float((logs or {}).get("accuracy", float("nan")))

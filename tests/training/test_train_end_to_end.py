@@ -186,8 +186,18 @@ def test_predict_with_tflite_and_in_model_preprocessing(trained, tmp_path):
         result = predictor.predict_video(video, top_k=3)
         for ours, theirs in zip(result["clips"], reference["clips"], strict=True):
             assert ours["label"] == theirs["label"]
-            np.testing.assert_allclose(
-                [t["probability"] for t in ours["top_k"]],
-                [t["probability"] for t in theirs["top_k"]],
-                atol=1e-4 if path == tflite else 0.02,  # uint8 frames are rounded
-            )
+            if path == tflite:
+                np.testing.assert_allclose(
+                    [t["probability"] for t in ours["top_k"]],
+                    [t["probability"] for t in theirs["top_k"]],
+                    atol=1e-4,
+                )
+    # The uint8-input model rounds the frames to grey levels and normalises them inside: on the
+    # same rounded frames it gives the checkpoint's scores. (How far rounding itself moves the
+    # scores depends on the trained model, not on this code.)
+    clips = np.random.default_rng(0).uniform(0, 255, (2, *model.inputs[0].shape[1:]))
+    np.testing.assert_allclose(
+        Predictor(raw)._scores(clips),
+        Predictor(trained.last_checkpoint)._scores(np.round(clips)),
+        atol=1e-5,
+    )
