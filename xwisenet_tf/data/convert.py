@@ -457,7 +457,8 @@ def ensure_dataset(dataset_spec: str, data_dir: str | os.PathLike, **options) ->
 
     Cache layout under ``data_dir``: ``downloads/kth/`` (KTH zips and sequence file),
     ``synthetic_videos-v<N>/`` (videos of synthetic generator version N), and one TFRecord
-    directory per dataset: ``kth``, ``synthetic-v<N>``, ``kth-<name>-<hash>``, ``folder-<name>-<hash>``, ``csv-<name>-<hash>``
+    directory per dataset: ``kth``, ``synthetic-v<N>``, ``kth-<name>-<hash>``,
+    ``folder-<name>-<hash>``, ``csv-<name>-<hash>``
     where the hash covers the absolute source path and the options. A directory with a
     ``manifest.json`` is reused as is (no re-scan of the source); an interrupted conversion is
     resumed.

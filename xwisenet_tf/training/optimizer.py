@@ -151,13 +151,13 @@ def compile_recipe(
     Returns:
         ``model``, compiled.
     """
-    from xwisenet_tf.training.recipes import recipe_values
+    from xwisenet_tf.training.recipes import RECIPES, recipe_values
     from xwisenet_tf.training.schedules import WarmupCosine
 
     try:
         values = recipe_values(recipe)
     except KeyError as e:
-        raise TrainingError(f"unknown recipe {recipe!r}; expected 'default' or 'paper'") from e
+        raise TrainingError(f"unknown recipe {recipe!r}; expected one of {list(RECIPES)}") from e
     values.update({k: v for k, v in overrides.items() if v is not None})
     learning_rate = values["learning_rate"]
     if values["lr_schedule"] == "cosine":
