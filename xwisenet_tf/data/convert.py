@@ -1,7 +1,7 @@
 """Video files -> sharded TFRecords + ``manifest.json`` (the library behind ``prepare``).
 
-Execution of a `Plan`: videos are decoded (PyAV), resized to a short side and JPEG-encoded in a
-thread pool (FFmpeg and Pillow release the GIL), records are grouped by split into shards of
+Execution of a `Plan`: videos are decoded (PyAV) onto a constant-rate timeline (the source's
+nominal rate, or ``fps``), resized to a short side and JPEG-encoded in a thread pool (FFmpeg and Pillow release the GIL), records are grouped by split into shards of
 ``videos_per_shard`` source videos, and every shard is written under a temporary name and
 renamed once complete, beside a small ``<shard>.json`` with what it holds. A rerun with the
 same arguments skips finished shards, so an interrupted conversion resumes; a shard a reader
@@ -20,16 +20,17 @@ import os
 import random
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from PIL import Image
 from tqdm.auto import tqdm
 
 from xwisenet_tf.data import tfrecord
-from xwisenet_tf.data.decode import iter_frames, probe_video
+from xwisenet_tf.data.decode import iter_frames, probe_video, timeline_fps
 from xwisenet_tf.data.errors import DataError
 from xwisenet_tf.data.manifest import FORMAT_VERSION, MANIFEST, read_manifest, write_json
 from xwisenet_tf.data.plan import SPLITS, Plan, VideoJob
+from xwisenet_tf.data.timeline import as_rate
 
 DATASETS = ("kth", "folder", "csv", "synthetic")
 DEFAULT_SHORT_SIDE = 128
@@ -40,11 +41,16 @@ _STATE = ".prepare_state.json"
 
 @dataclass(frozen=True)
 class Settings:
-    """Conversion settings recorded in the manifest (a rerun must use the same ones)."""
+    """Conversion settings recorded in the manifest (a rerun must use the same ones).
+
+    ``fps``: frame rate of the stored frames (every video resampled to it by presentation
+    time); ``None`` keeps each video's own nominal rate.
+    """
 
     short_side: int | None = DEFAULT_SHORT_SIDE
     jpeg_quality: int = DEFAULT_JPEG_QUALITY
     videos_per_shard: int = DEFAULT_VIDEOS_PER_SHARD
+    fps: float | None = None
 
 
 @dataclass
@@ -72,15 +78,18 @@ def _convert_job(job: VideoJob, label_index: dict[str, int], settings: Settings,
         with job.source.local_file(tmp_dir) as path:
             try:
                 info = probe_video(path)
-                first = min(s.start for s in job.samples)
-                ends = [s.end for s in job.samples]
+                fps = timeline_fps(info, settings.fps)
+                ranges = [s.timeline_range(timeline_fps(info), fps) for s in job.samples]
+                first = min(start for start, _ in ranges)
+                ends = [end for _, end in ranges]
                 last = None if None in ends else max(ends)
                 wanted = None
                 if last is not None:
-                    wanted = {i for s in job.samples for i in range(s.start, s.end)}
+                    wanted = {i for start, end in ranges for i in range(start, end)}
                 jpegs: dict[int, bytes] = {}
                 decoded, shape = 0, (0, 0)
-                for index, frame in iter_frames(path, first, last, settings.short_side):
+                frames = iter_frames(path, first, last, settings.short_side, fps=settings.fps)
+                for index, frame in frames:
                     decoded = index + 1
                     if wanted is None or index in wanted:
                         jpegs[index] = _encode_jpeg(frame, settings.jpeg_quality)
@@ -95,23 +104,23 @@ def _convert_job(job: VideoJob, label_index: dict[str, int], settings: Settings,
     if decoded == 0:
         error = f"{shown}: video has no decodable frame; expected at least one frame"
         return [], [{"path": shown, "error": error}], []
-    for sample in job.samples:
-        end = decoded if sample.end is None else min(sample.end, decoded)
+    for sample, (start, stop) in zip(job.samples, ranges, strict=True):
+        end = decoded if stop is None else min(stop, decoded)
         where = f"{shown}: sample {sample.id}"
         if sample.range_text:
             where += f" (frames {sample.range_text})"
-        if sample.start >= end:
+        if start >= end:
             error = f"{where} starts after the last decoded frame ({decoded})"
             failures.append({"path": shown, "sample": sample.id, "error": error})
             continue
-        if sample.end is not None and sample.end > decoded:
+        if stop is not None and stop > decoded:
             warnings.append(f"{where} cut to the {decoded} decoded frames")
-        frames = [jpegs[i] for i in range(sample.start, end)]
+        frames = [jpegs[i] for i in range(start, end)]
         serialized = tfrecord.make_sequence_example(
             video_id=sample.id,
             source=shown,
-            frame_start=sample.start,
-            fps=info.fps,
+            frame_start=start,
+            fps=fps,
             label_index=label_index[sample.label],
             label_name=sample.label,
             height=shape[0],
@@ -122,7 +131,8 @@ def _convert_job(job: VideoJob, label_index: dict[str, int], settings: Settings,
             "id": sample.id,
             "label": label_index[sample.label],
             "num_frames": len(frames),
-            "frame_start": sample.start,
+            "frame_start": start,
+            "fps": fps,
             "source": shown,
         }
         records.append((meta, serialized))
@@ -150,8 +160,11 @@ def _assign_shards(plan: Plan, videos_per_shard: int) -> list[_Shard]:
 
 
 def _fingerprint(plan: Plan, settings: Settings) -> str:
+    recorded = asdict(settings)
+    if recorded["fps"] is None:
+        del recorded["fps"]  # conversions made before fps existed resume
     content = {
-        "settings": asdict(settings),
+        "settings": recorded,
         "classes": plan.classes,
         "jobs": [[str(j.source), [asdict(s) for s in j.samples]] for j in plan.jobs],
     }
@@ -197,7 +210,7 @@ def convert(
     Args:
         plan: What to convert (from `kth.plan_kth`, `folder.plan_folder`, ...).
         output: Directory for shards and ``manifest.json``.
-        settings: Frame size, JPEG quality, shard size.
+        settings: Frame size, JPEG quality, shard size, frame rate.
         num_workers: Decoding threads (default: CPU count).
         progress: Show a progress bar.
         overwrite: Delete an earlier conversion in ``output`` made with other settings instead
@@ -218,6 +231,8 @@ def convert(
         raise DataError(f"jpeg_quality must be in [1, 100]; received {settings.jpeg_quality}")
     if settings.videos_per_shard < 1:
         raise DataError(f"videos_per_shard must be >= 1; received {settings.videos_per_shard}")
+    if settings.fps is not None:
+        settings = replace(settings, fps=float(as_rate(settings.fps, "fps")))
     plan.check()
     output = os.fspath(output)
     os.makedirs(output, exist_ok=True)
@@ -381,7 +396,8 @@ def prepare_dataset(
             ``<output>_videos``).
         output: Directory for the shards and ``manifest.json``.
         **options: ``short_side`` (128; ``None`` keeps the original size), ``jpeg_quality``
-            (90), ``videos_per_shard`` (16), ``num_workers``, ``progress`` (True),
+            (90), ``videos_per_shard`` (16), ``fps`` (``None``: each video's own rate; a
+            number resamples every video to it), ``num_workers``, ``progress`` (True),
             ``overwrite`` (False);
             kth: ``split`` (``"16/9"`` | ``"schuldt"``), ``download_dir``, ``base_url``;
             folder: ``classes``, ``test_fraction`` (0.2), ``seed`` (0);
@@ -405,6 +421,7 @@ def prepare_dataset(
         short_side=options.pop("short_side", default_short_side) or None,
         jpeg_quality=options.pop("jpeg_quality", DEFAULT_JPEG_QUALITY),
         videos_per_shard=options.pop("videos_per_shard", DEFAULT_VIDEOS_PER_SHARD),
+        fps=options.pop("fps", None),
     )
     run = {k: options.pop(k) for k in ("num_workers", "progress", "overwrite") if k in options}
     progress = run.get("progress", True)

@@ -12,19 +12,23 @@ Layout::
           "per_class": {"walking": 4, ...},      # every class, zeros included
           "shards": [{"file": "train-00000-of-00001.tfrecord", "size": 123, "records": 24}],
           "videos": [{"id": "person01_boxing_d2_seq1", "label": 3, "num_frames": 106,
-                      "frame_start": 0, "source": "/path/person01_boxing_d2_uncomp.mp4"}, ...]
+                      "frame_start": 0, "fps": 25.0,
+                      "source": "/path/person01_boxing_d2_uncomp.mp4"}, ...]
         }, ...
       },
       "failed":   [{"path": ..., "error": ...}],   # files or samples that could not be converted
       "missing":  [{"name": ..., "reason": ...}],  # listed by the dataset but not found
       "warnings": [...],
-      "settings": {"short_side": 128, "jpeg_quality": 90, ...},
+      "settings": {"short_side": 128, "jpeg_quality": 90, "fps": null, ...},
       "info": {...}                                # dataset-specific (split scheme, fractions)
     }
 
 A "video" in ``videos`` is one sample (one record): a whole file for folder/CSV datasets, one
 ``00sequences.txt`` sub-sequence for KTH. ``videos`` is in record order; the pipeline's
-``video_ids`` are indices into it.
+``video_ids`` are indices into it. A video's ``frame_start`` and ``num_frames`` count frames of
+its constant-rate timeline at ``fps`` frames per second: the source's nominal rate when
+``settings.fps`` is ``null`` (the default), else ``settings.fps`` for every video. Manifests
+written before the timeline existed have no ``fps`` entries.
 """
 
 from __future__ import annotations

@@ -6,12 +6,14 @@ Dataset sources (`kth`, `folder`, `csv`, `synthetic`) only build a `Plan`; `conv
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from xwisenet_tf.data.errors import DataError
 
@@ -65,7 +67,10 @@ class VideoSource:
 class Sample:
     """One output record: frames ``[start, end)`` (0-based; ``end=None`` to the end) of a video.
 
-    ``range_text`` is how the source described the range (e.g. KTH's ``"305-390"``), for messages.
+    The range counts the source's own frames at its nominal rate, as datasets list them (KTH's
+    ``00sequences.txt``); `timeline_range` gives the frames of the constant-rate timeline the
+    video is stored on. ``range_text`` is how the source described the range (e.g. KTH's
+    ``"305-390"``), for messages.
     """
 
     id: str
@@ -74,6 +79,27 @@ class Sample:
     start: int = 0
     end: int | None = None
     range_text: str = ""
+
+    def timeline_range(
+        self, source_fps: Fraction | float, fps: Fraction | float
+    ) -> tuple[int, int | None]:
+        """The sample's frames on a timeline at ``fps`` of a source at ``source_fps``.
+
+        Timeline frame ``i`` shows the source frame nearest to its time ``i / fps`` (see
+        `xwisenet_tf.data.timeline`), so the sample keeps the timeline frames whose nearest
+        source frame lies in ``[start, end)``; at least one. At the source's own rate the range
+        is unchanged.
+
+        Returns:
+            ``(start, end)`` on the timeline, ``end`` ``None`` when the sample runs to the end.
+        """
+        ratio = Fraction(fps) / Fraction(source_fps)
+        if ratio == 1:
+            return self.start, self.end
+        start = math.ceil((self.start - Fraction(1, 2)) * ratio)
+        if self.end is None:
+            return start, None
+        return start, max(start + 1, math.ceil((self.end - Fraction(1, 2)) * ratio))
 
 
 @dataclass

@@ -11,6 +11,14 @@ Examples::
         --video_root=/data/kinetics --classes="abseiling,air drumming" --output=data/part-k
     python -m xwisenet_tf.data.prepare --dataset=synthetic --source=data/syn_videos \
         --output=data/syn
+    python -m xwisenet_tf.data.prepare --dataset=folder --source=/data/phone_videos \
+        --output=data/phone --fps=25    # 30/60 fps and variable-rate phone videos at KTH's rate
+
+Frames are stored on a constant-rate timeline built from the videos' timestamps (variable frame
+rate, dropped frames and rotation handled by `xwisenet_tf.data.decode`): at each video's own
+nominal rate by default, or at ``--fps``. The rate is recorded per video (``video/fps`` in the
+records, ``fps`` in the manifest's ``videos``), and dataset frame ranges (KTH's sequences) are
+mapped onto the timeline.
 
 Exit status: 0 when every video converted, 1 when some files or samples failed (they are
 printed and listed under ``failed`` in ``manifest.json``; all good ones are converted), 2 when
@@ -47,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="resize frames so the short side has this many pixels; 0 keeps the original",
     )
     p.add_argument("--jpeg_quality", type=int, default=90, help="JPEG quality 1-100")
+    p.add_argument(
+        "--fps",
+        type=float,
+        default=None,
+        help="frame rate of the stored frames: every video is resampled to it by presentation "
+        "time (a gap repeats a frame, a surplus is dropped); default keeps each video's rate",
+    )
     p.add_argument("--videos_per_shard", type=int, default=16, help="source videos per shard")
     p.add_argument("--num_workers", type=int, default=None, help="decoding threads (CPU count)")
     p.add_argument("--overwrite", action="store_true", help="replace a different conversion")
@@ -70,6 +85,7 @@ def _options(args: argparse.Namespace) -> dict:
         "short_side": args.short_side or None,
         "jpeg_quality": args.jpeg_quality,
         "videos_per_shard": args.videos_per_shard,
+        "fps": args.fps,
         "num_workers": args.num_workers,
         "overwrite": args.overwrite,
         "progress": not args.no_progress,

@@ -6,9 +6,13 @@ Context features:
     ``video/id`` (bytes): the sample id, unique within its split (e.g.
         ``person01_boxing_d2_seq1`` for KTH, the relative path without extension for folders).
     ``video/source`` (bytes): the video file the frames were decoded from.
-    ``video/frame_start`` (int64): 0-based index of the first stored frame in the source.
+    ``video/frame_start`` (int64): 0-based index of the first stored frame on the video's
+        timeline (its constant-rate frames, see `xwisenet_tf.data.decode`).
     ``video/num_frames`` (int64): number of stored frames.
-    ``video/fps`` (float): frame rate of the source (0 when unknown).
+    ``video/fps`` (float): frame rate of the stored frames: the timeline's rate (the
+        source's nominal rate, or the rate asked for with ``prepare --fps``); stored frame
+        ``k`` is shown ``(frame_start + k) / fps`` seconds after the video's first frame.
+        Records written before the timeline existed hold the source's rate (0 when unknown).
     ``label/index`` (int64): index into the manifest's ``classes``.
     ``label/name`` (bytes): the class name.
     ``image/height``, ``image/width`` (int64): size of every stored frame.
