@@ -127,10 +127,22 @@ def _nominal_rate(stream) -> Fraction | None:
 
 
 def _declared_span(container, stream) -> tuple[Fraction, Fraction] | None:
-    """``(start, duration)`` in seconds the container declares for the stream, if any."""
+    """``(start, duration)`` in seconds the container declares for the stream, if any.
+
+    The duration is the longest the stream declares: its own duration, or its frame count at
+    its nominal rate (an AVI header counts frame slots, dropped ones included; without its
+    index, FFmpeg estimates an AVI's duration from its size, which a cut file shrinks); else
+    the container's duration.
+    """
+    rate = _nominal_rate(stream)
+    declared = []
     if stream.duration and stream.time_base:
-        start = stream.start_time if stream.start_time is not None else 0
-        return start * stream.time_base, stream.duration * stream.time_base
+        declared.append(stream.duration * stream.time_base)
+    if stream.frames and rate:
+        declared.append(stream.frames / rate)
+    if declared:
+        start = stream.start_time if stream.start_time is not None and stream.time_base else 0
+        return start * (stream.time_base or 0), max(declared)
     if container.duration:
         start = container.start_time or 0
         return Fraction(start, av.time_base), Fraction(container.duration, av.time_base)

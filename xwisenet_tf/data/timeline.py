@@ -8,7 +8,8 @@ on a timeline of slots ``i = 0, 1, 2, ...`` at times ``i / fps`` from the first 
 * slot ``i`` holds the latest frame whose timestamp is at most ``i / fps + tolerance``;
 * a gap in the timestamps repeats the previous frame, a surplus of frames within one slot is
   dropped (the latest is kept);
-* the timeline ends one source frame interval after the last frame's timestamp;
+* the timeline ends where a next frame would start, one source frame interval after the last
+  frame's timestamp (its slots are those that frame would not take);
 * a frame without timestamp comes one source frame interval after the previous one, so a
   stream without any timestamp keeps its frames consecutive.
 
@@ -114,11 +115,12 @@ class Timeline(Generic[T]):
         self.num_frames += 1
 
     def finish(self) -> Iterator[tuple[int, T]]:
-        """Yields the remaining slots, up to one source interval after the last frame."""
+        """Yields the remaining slots: those a next frame, one source interval after the last,
+        would not take."""
         if self._held is None:
             return
         end = self.last + self.interval
-        while self.num_slots / self.fps < end:
+        while self.num_slots / self.fps + self._tolerance < end:
             yield self.num_slots, self._held
             self.num_slots += 1
 
