@@ -20,7 +20,7 @@ from xwisenet_tf.data.convert import Settings, convert
 from xwisenet_tf.data.decode import iter_frames, probe_video, read_video, timeline_fps
 from xwisenet_tf.data.plan import Plan, Sample, VideoJob, VideoSource
 from xwisenet_tf.data.prepare import _options, build_parser
-from xwisenet_tf.data.timeline import Timeline, as_rate
+from xwisenet_tf.data.timeline import MAX_GAP, Timeline, as_rate
 
 _LEVELS = (20, 70, 120, 170, 220)
 COLOURS = np.array([(r, g, b) for r in _LEVELS for g in _LEVELS for b in _LEVELS], np.uint8)
@@ -129,6 +129,20 @@ def test_timeline_gaps_repeat_surplus_drops_missing_timestamps_count_on():
     assert _place([10, 10.04, 10.08], 25, 25) == [0, 1, 2]
 
 
+def test_timeline_long_gap_is_filled_a_corrupt_jump_is_not():
+    assert len(_place([0, MAX_GAP], 25, 25)) == 25 * MAX_GAP + 1  # a stall: frame 0 repeated
+    # A jump of 46 hours (a corrupt timestamp) is a discontinuity: frame 2 follows frame 1.
+    timeline = Timeline(as_rate(25), as_rate(25))
+    placed = []
+    for k, t in enumerate(
+        [0, Fraction(1, 25), 2**31 / Fraction(12800), 2**31 / Fraction(12800) + Fraction(1, 25)]
+    ):
+        placed += timeline.push(t, k)
+    placed += timeline.finish()
+    assert [k for _, k in placed] == [0, 1, 2, 3]
+    assert timeline.covered == 2**31 / Fraction(12800) + Fraction(2, 25)  # for the truncation check
+
+
 @pytest.mark.parametrize("bad", [0, -25, float("nan"), float("inf"), "fast", 5000])
 def test_bad_frame_rates_are_refused(tmp_path, bad):
     with pytest.raises(DataError, match="fps must be a frame rate"):
@@ -190,6 +204,21 @@ def test_avi_cut_in_the_middle_is_truncated(dropped_frames_avi, tmp_path):
     ends = f"{(slots[33] + 1) / 25:.2f}"
     with pytest.raises(DataError, match=f"end at {ends} s but its container declares 17.76 s"):
         read_video(tmp_path / "at_chunk.avi")
+
+
+def test_mp4_cut_in_the_middle_is_truncated(tmp_path):
+    path = tmp_path / "whole.mp4"
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as out:  # index first
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for frame in solid_frames(100):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        out.mux(stream.encode(None))
+    assert len(read_video(path)) == 100
+    data = path.read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: int(len(data) * 0.9)])
+    with pytest.raises(DataError, match=r"cut\.mp4: truncated: .* declares 4\.00 s"):
+        read_video(tmp_path / "cut.mp4")
 
 
 @pytest.fixture(scope="module")

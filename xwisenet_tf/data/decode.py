@@ -150,8 +150,12 @@ def _declared_span(container, stream) -> tuple[Fraction, Fraction] | None:
 
 
 def _quarter_turns(frame: av.VideoFrame) -> int:
-    """Counter-clockwise quarter turns that make the frame upright (its display matrix)."""
-    return round(frame.rotation / 90) % 4
+    """Counter-clockwise quarter turns that make the frame upright (its display matrix).
+
+    ``VideoFrame.rotation`` (PyAV) reads the matrix's rotation in degrees, counter-clockwise;
+    iPhone portrait videos give -90. Flips in the matrix are not applied.
+    """
+    return round(getattr(frame, "rotation", 0) / 90) % 4
 
 
 def _upright_size(frame: av.VideoFrame) -> tuple[int, int]:

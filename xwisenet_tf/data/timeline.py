@@ -11,7 +11,11 @@ on a timeline of slots ``i = 0, 1, 2, ...`` at times ``i / fps`` from the first 
 * the timeline ends where a next frame would start, one source frame interval after the last
   frame's timestamp (its slots are those that frame would not take);
 * a frame without timestamp comes one source frame interval after the previous one, so a
-  stream without any timestamp keeps its frames consecutive.
+  stream without any timestamp keeps its frames consecutive;
+* a forward jump of more than `MAX_GAP` seconds between two frames is a timestamp
+  discontinuity (a corrupt or wrapped timestamp, as FFmpeg treats MPEG-TS jumps beyond its
+  ``dts_delta_threshold``): the next frame follows one interval after the previous, so one bad
+  timestamp cannot make the timeline hours long.
 
 The tolerance is half a source frame interval (at the source's nominal rate). Timestamps are
 rounded to their container's time base - a 30 fps WebM stores 0, 33, 67, 100 ms - and phone
@@ -38,6 +42,9 @@ T = TypeVar("T")
 # Above this a "frame rate" is a time base or a guess, not a rate (FFmpeg reports 90000 or
 # "1k tbr" for streams it cannot time).
 MAX_FPS = 1000
+
+# Longest gap between two frames filled by repeating a frame (seconds).
+MAX_GAP = 60
 
 
 def as_rate(value: float | Fraction | str, what: str = "fps") -> Fraction:
@@ -87,6 +94,7 @@ class Timeline(Generic[T]):
         self.last: Fraction | None = None  # time of the held frame, relative to the origin
         self.num_frames = 0  # frames pushed
         self.num_slots = 0  # slots yielded so far
+        self.skipped = Fraction(0)  # seconds left out at timestamp discontinuities
         self._held: T | None = None
 
     def push(self, time: Fraction | None, frame: T) -> Iterator[tuple[int, T]]:
@@ -107,6 +115,10 @@ class Timeline(Generic[T]):
             relative = Fraction(time) - self.origin
         if self.last is not None and relative < self.last:
             relative = self.last  # out of order: shown after the previous frame, replacing it
+        if self.last is not None and relative - self.last > MAX_GAP:
+            self.skipped += relative - expected
+            self.origin += relative - expected
+            relative = expected
         if self._held is not None:
             while self.num_slots / self.fps + self._tolerance < relative:
                 yield self.num_slots, self._held
@@ -126,5 +138,6 @@ class Timeline(Generic[T]):
 
     @property
     def covered(self) -> Fraction:
-        """Seconds from the first frame to the end of the last one (0 before any frame)."""
-        return Fraction(0) if self.last is None else self.last + self.interval
+        """Seconds from the first frame to the end of the last one, discontinuities included
+        (0 before any frame)."""
+        return Fraction(0) if self.last is None else self.last + self.interval + self.skipped
