@@ -7,7 +7,8 @@
 Every non-overlapping 16-frame clip of every video, centre crop; softmax scores averaged per
 video. Prints and writes ``video_accuracy`` (the paper's number), ``clip_accuracy``, per-class
 accuracy, the confusion matrix (JSON and ``<output>_confusion.png``), the numbers of videos and
-clips, params and MACs.
+clips, params and MACs; with ``--clip_scores``, every clip's scores per video (``predict.py``
+on a video's file gives the same scores for its full clips).
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ flags.DEFINE_string(
 )
 flags.DEFINE_integer("batch_size", 16, "Clips per forward pass.")
 flags.DEFINE_bool("progress", True, "Show a progress bar.")
+flags.DEFINE_bool(
+    "clip_scores",
+    False,
+    "Also write every clip's softmax scores per video in the report (predict.py gives the "
+    "same scores for the video's file).",
+)
 
 
 def main(argv: list[str]) -> int:
@@ -61,6 +68,7 @@ def main(argv: list[str]) -> int:
             batch_size=FLAGS.batch_size,
             dataset_options=cli.parse_options(FLAGS.dataset_option, "dataset_option") or None,
             progress=FLAGS.progress,
+            clip_scores=FLAGS.clip_scores,
         )
         print(f"checkpoint: {report['checkpoint']}")
         print(format_report(report))

@@ -3,10 +3,16 @@
     python predict.py --checkpoint=runs/xwisenet-kth/best.keras --input=video.avi
     python predict.py --model_dir=runs/xwisenet-kth --input=videos/ --top_k=3 --output=pred.json
     python predict.py --checkpoint=model.tflite --input=video.mp4
+    python predict.py --model_dir=runs/xwisenet-kth --input=phone.mp4 --fps=source
 
-Accepts a ``.keras`` checkpoint or a ``.tflite`` export; class names come from the model's
-metadata (``<model>.json`` or the run's ``config.json``). Exit status 1 when a video cannot be
-decoded (the others are still predicted).
+Accepts a ``.keras`` checkpoint or a ``.tflite`` export; class names, the clip format and the
+frame rate the model was trained at come from the model's metadata (``<model>.json`` or the
+run's ``config.json``). Videos are read as ``evaluate.py`` reads a prepared split (the same
+frames, JPEG round trip included), resampled to the model's training rate unless ``--fps``
+says otherwise, and streamed clip by clip (bounded memory, a progress bar per video). Every
+frame is on the timeline: the frames after the last full clip form a last, loop-padded clip,
+marked and left out of the video's score (as evaluation leaves them out). Exit status 1 when a
+video cannot be decoded (the others are still predicted).
 """
 
 from __future__ import annotations
@@ -28,7 +34,15 @@ flags.DEFINE_multi_string(
 )
 flags.DEFINE_integer("top_k", 5, "Labels to show per video and per clip.")
 flags.DEFINE_integer("batch_size", 8, "Clips per forward pass.")
+flags.DEFINE_string(
+    "fps",
+    "model",
+    "Frame rate the videos are read at: 'model' (the rate the model was trained at, from its "
+    "metadata; each video's own rate for models that do not record one), 'source' (each "
+    "video's own rate), or a number of frames per second (e.g. 25, 29.97).",
+)
 flags.DEFINE_string("output", None, "Also write the predictions as JSON here.")
+flags.DEFINE_bool("progress", True, "Show a progress bar per video (on stderr).")
 
 
 def main(argv: list[str]) -> int:
@@ -40,13 +54,20 @@ def main(argv: list[str]) -> int:
         from xwisenet_tf.training.config import write_json
         from xwisenet_tf.training.errors import TrainingError
         from xwisenet_tf.training.evaluation import resolve_checkpoint
-        from xwisenet_tf.training.prediction import format_prediction, predict
+        from xwisenet_tf.training.prediction import format_prediction, parse_fps, predict
 
         inputs = list(FLAGS.input) + list(argv[1:])
         if not inputs:
             raise TrainingError("give a video file or folder with --input")
         checkpoint = resolve_checkpoint(FLAGS.checkpoint, FLAGS.model_dir)
-        results, errors = predict(inputs, checkpoint, FLAGS.top_k, FLAGS.batch_size)
+        results, errors = predict(
+            inputs,
+            checkpoint,
+            FLAGS.top_k,
+            FLAGS.batch_size,
+            fps=parse_fps(FLAGS.fps),
+            progress=FLAGS.progress,
+        )
         for result in results:
             print(format_prediction(result))
         for error in errors:

@@ -1,7 +1,9 @@
 """Video files -> sharded TFRecords + ``manifest.json`` (the library behind ``prepare``).
 
 Execution of a `Plan`: videos are decoded (PyAV) onto a constant-rate timeline (the source's
-nominal rate, or ``fps``), resized to a short side and JPEG-encoded in a thread pool (FFmpeg and Pillow release the GIL), records are grouped by split into shards of
+nominal rate, or ``fps``), resized to a short side and JPEG-encoded in a thread pool (FFmpeg
+and Pillow release the GIL) by `xwisenet_tf.data.frames.stored_frames`, the path prediction
+shares; records are grouped by split into shards of
 ``videos_per_shard`` source videos, and every shard is written under a temporary name and
 renamed once complete, beside a small ``<shard>.json`` with what it holds. A rerun with the
 same arguments skips finished shards, so an interrupted conversion resumes; a shard a reader
@@ -13,7 +15,6 @@ from __future__ import annotations
 import collections
 import glob
 import hashlib
-import io
 import json
 import math
 import os
@@ -22,12 +23,12 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 
-from PIL import Image
 from tqdm.auto import tqdm
 
 from xwisenet_tf.data import tfrecord
-from xwisenet_tf.data.decode import iter_frames, probe_video, timeline_fps
+from xwisenet_tf.data.decode import probe_video, timeline_fps
 from xwisenet_tf.data.errors import DataError
+from xwisenet_tf.data.frames import stored_frames
 from xwisenet_tf.data.manifest import FORMAT_VERSION, MANIFEST, read_manifest, write_json
 from xwisenet_tf.data.plan import SPLITS, Plan, VideoJob
 from xwisenet_tf.data.timeline import as_rate
@@ -60,12 +61,6 @@ class _Shard:
     jobs: list[VideoJob]
 
 
-def _encode_jpeg(frame, quality: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(frame).save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
-
-
 def _convert_job(job: VideoJob, label_index: dict[str, int], settings: Settings, tmp_dir: str):
     """Decodes one video and builds the records of its samples.
 
@@ -88,12 +83,20 @@ def _convert_job(job: VideoJob, label_index: dict[str, int], settings: Settings,
                     wanted = {i for start, end in ranges for i in range(start, end)}
                 jpegs: dict[int, bytes] = {}
                 decoded, shape = 0, (0, 0)
-                frames = iter_frames(path, first, last, settings.short_side, fps=settings.fps)
-                for index, frame in frames:
-                    decoded = index + 1
-                    if wanted is None or index in wanted:
-                        jpegs[index] = _encode_jpeg(frame, settings.jpeg_quality)
-                        shape = frame.shape[:2]
+                frames = stored_frames(
+                    path,
+                    first,
+                    last,
+                    short_side=settings.short_side,
+                    jpeg_quality=settings.jpeg_quality,
+                    fps=settings.fps,
+                    keep=None if wanted is None else wanted.__contains__,
+                )
+                for frame in frames:
+                    decoded = frame.index + 1
+                    if frame.jpeg is not None:
+                        jpegs[frame.index] = frame.jpeg
+                        shape = frame.height, frame.width
             except DataError as e:
                 raise DataError(str(e).replace(path, shown)) from e
     except DataError as e:

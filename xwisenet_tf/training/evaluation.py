@@ -5,6 +5,12 @@ cropped at scale 1 (`xwisenet_tf.data.load` with ``training=False``). The model'
 scores of a video's clips are averaged and the highest average is the video's label. The
 paper's accuracy is this **video accuracy**; the **clip accuracy** (each clip on its own) is
 reported beside it and never in its place.
+
+A video of ``n`` frames gives ``max(1, n // num_frames)`` clips (with ``frame_stride`` 1): a
+video shorter than one clip is one loop-padded clip, and the frames after the last full clip
+are not evaluated. ``predict.py`` reads a video file through the same frame path and gives the
+same scores for these clips (`split_clip_scores`, ``clip_scores=True``); it shows the frames
+after the last full clip as one more, loop-padded clip that it leaves out of the video's score.
 """
 
 from __future__ import annotations
@@ -90,6 +96,7 @@ def evaluate(
     class_names: list[str] | None = None,
     progress: bool = False,
     checkpoint: str | None = None,
+    clip_scores: bool = False,
 ) -> dict[str, Any]:
     """Evaluates ``model`` on a split with the recognition protocol (sec. IV-C).
 
@@ -102,6 +109,8 @@ def evaluate(
         class_names: Names the model was trained with, checked against the dataset's.
         progress: Show a progress bar.
         checkpoint: The file the model came from (named in errors and in the report).
+        clip_scores: Also give every clip's softmax scores, in clip order, in each
+            ``per_video`` entry (``clip_scores``): what ``predict.py`` gives the same video.
 
     Returns:
         The report: ``video_accuracy`` (the paper's number), ``clip_accuracy``,
@@ -127,6 +136,57 @@ def evaluate(
     if not videos:
         raise TrainingError(f"{data_dir}: split '{split}' holds no video")
     num_frames, image_size = model_input(model)
+    scores, labels, ids = split_clip_scores(
+        model, data_dir, split, batch_size, frame_stride, progress
+    )
+    report = protocol_report(scores, labels, ids, videos, classes)
+    if clip_scores:
+        for index, entry in enumerate(report["per_video"]):
+            entry["clip_scores"] = scores[ids == index].tolist()
+    report.update(
+        split=split,
+        data_dir=os.path.abspath(data_dir),
+        dataset=manifest.get("dataset"),
+        num_frames=num_frames,
+        image_size=image_size,
+        frame_stride=frame_stride,
+        params=count_params(model),
+        macs=count_macs(model),
+        protocol=PROTOCOL,
+    )
+    if checkpoint:
+        report["checkpoint"] = os.path.abspath(checkpoint)
+    return report
+
+
+def split_clip_scores(
+    model: keras.Model,
+    data_dir: str | os.PathLike,
+    split: str = "test",
+    batch_size: int = 16,
+    frame_stride: int = 1,
+    progress: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The model's scores of every evaluation clip of a split (sec. IV-C), in record order.
+
+    Args:
+        model: A clip classifier (``(batch, T, S, S, 3)`` inputs).
+        data_dir: Prepared dataset directory.
+        split: Split to read.
+        batch_size: Clips per forward pass.
+        frame_stride: Step between frames, as in training.
+        progress: Show a progress bar.
+
+    Returns:
+        ``(scores, labels, video_index)``: ``(clips, classes)`` float64 scores, ``(clips,)``
+        labels and ``(clips,)`` indices into the split's manifest ``videos``; a video's clips
+        are consecutive and in timeline order.
+
+    Raises:
+        TrainingError: the split yields another number of clips than its manifest implies.
+    """
+    data_dir = os.fspath(data_dir)
+    num_frames, image_size = model_input(model)
     dataset = data.load(
         data_dir,
         split,
@@ -144,21 +204,7 @@ def evaluate(
             f"{data_dir}: split '{split}' yielded {len(scores)} clips; the manifest implies "
             f"{expected}"
         )
-    report = protocol_report(scores, labels, ids, videos, classes)
-    report.update(
-        split=split,
-        data_dir=os.path.abspath(data_dir),
-        dataset=manifest.get("dataset"),
-        num_frames=num_frames,
-        image_size=image_size,
-        frame_stride=frame_stride,
-        params=count_params(model),
-        macs=count_macs(model),
-        protocol=PROTOCOL,
-    )
-    if checkpoint:
-        report["checkpoint"] = os.path.abspath(checkpoint)
-    return report
+    return scores, labels, ids
 
 
 def _predict_clips(model, dataset, steps: int, progress: bool):
@@ -398,6 +444,7 @@ def run_evaluation(
     batch_size: int = 16,
     dataset_options: dict | None = None,
     progress: bool = True,
+    clip_scores: bool = False,
 ) -> tuple[dict[str, Any], str, str]:
     """What ``evaluate.py`` does: resolve checkpoint and data, evaluate (sec. IV-C), write.
 
@@ -412,6 +459,7 @@ def run_evaluation(
         batch_size: Clips per forward pass.
         dataset_options: Conversion options, as for training.
         progress: Show a progress bar.
+        clip_scores: Also write every clip's scores per video (`evaluate`).
 
     Returns:
         ``(report, json_path, png_path)``.
@@ -431,7 +479,15 @@ def run_evaluation(
     meta = read_metadata(path)
     stride = int(meta.get("input", {}).get("frame_stride", 1))
     report = evaluate(
-        model, prepared, split, batch_size, stride, meta.get("class_names"), progress, path
+        model,
+        prepared,
+        split,
+        batch_size,
+        stride,
+        meta.get("class_names"),
+        progress,
+        path,
+        clip_scores=clip_scores,
     )
     if output is None:
         stem = os.path.splitext(os.path.basename(path))[0]

@@ -1,25 +1,148 @@
 """Action labels for video files: top-k over the whole video and a per-clip timeline.
 
-A video is read the way evaluation reads it (sec. IV-C): frames resized to the training data's
-short side, cut into non-overlapping clips of ``num_frames`` frames (a video shorter than one
-clip is loop-padded), each centre-cropped at scale 1, resized and normalised; the clips' softmax
-scores are averaged into the video's scores. Works with a ``.keras`` checkpoint or a ``.tflite``
-export; the class names and the clip format come from the model's metadata sidecar
-(`xwisenet_tf.training.metadata`).
+A video is read the way evaluation reads it (sec. IV-C), through the frame path conversion
+and evaluation share (`xwisenet_tf.data.frames`): decoded onto a constant-rate timeline at the
+frame rate the model was trained at (`FPS_MODEL`, the default; `FPS_SOURCE` keeps the video's
+own rate, a number asks for that rate), resized to the training data's short side and
+JPEG-encoded at its quality exactly as ``prepare`` stores frames, then cut into
+non-overlapping clips of ``num_frames`` frames, each centre-cropped at scale 1, resized and
+normalised. A video of a prepared split thus gets the per-clip scores ``evaluate.py`` computes.
+
+The clips' softmax scores are averaged into the video's scores, over the clips evaluation
+counts: every full clip, or the one loop-padded clip of a video shorter than a clip. The
+frames after the last full clip, which evaluation leaves out, still get a clip on the
+timeline: loop-padded like evaluation pads a short video, marked ``padded`` and left out of
+the video's score (``in_video_score: false``), so the timeline covers the whole video and the
+video's scores stay those of evaluation.
+
+Decoding is streamed clip by clip (only the current clip's frames and one batch of clips are
+held), so a video of any length runs in bounded memory. Works with a ``.keras`` checkpoint or a
+``.tflite`` export; the class names, the clip format and the training frames' format come from
+the model's metadata (`xwisenet_tf.training.metadata`). A model whose metadata records no
+frame rate (written before it was recorded) reads videos at their own rate.
 """
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from xwisenet_tf.data.decode import VIDEO_EXTENSIONS, iter_frames, probe_video
+from xwisenet_tf.data.decode import VIDEO_EXTENSIONS, VideoInfo, probe_video
 from xwisenet_tf.data.errors import DataError
+from xwisenet_tf.data.frames import StoredFrame, eval_clip, stored_frames
 from xwisenet_tf.data.pipeline import MEAN_RGB, STD_RGB
+from xwisenet_tf.data.timeline import as_rate
 from xwisenet_tf.training.errors import TrainingError
-from xwisenet_tf.training.metadata import read_metadata
+from xwisenet_tf.training.metadata import read_metadata, trained_fps
+
+# Values of the ``fps`` option besides a number of frames per second.
+FPS_MODEL = "model"  # the rate the model was trained at (the video's own when unknown)
+FPS_SOURCE = "source"  # the video's own nominal rate
+
+# JPEG quality of models whose metadata does not record it: the conversion's default.
+_DEFAULT_JPEG_QUALITY = 90
+
+
+def parse_fps(value: str | float | None) -> str | float:
+    """Reads the ``fps`` option: `FPS_MODEL`, `FPS_SOURCE` or a frame rate.
+
+    Args:
+        value: ``"model"`` (or ``None``), ``"source"``, or frames per second as a number or a
+            string (``25``, ``"29.97"``).
+
+    Returns:
+        `FPS_MODEL`, `FPS_SOURCE` or a positive float.
+
+    Raises:
+        TrainingError: anything else, with the accepted values.
+    """
+    if value is None:
+        return FPS_MODEL
+    text = str(value).strip().lower()
+    if text in (FPS_MODEL, FPS_SOURCE):
+        return text
+    try:
+        return float(as_rate(value if isinstance(value, int | float) else text))
+    except DataError as e:
+        raise TrainingError(
+            f"fps must be '{FPS_MODEL}' (the rate the model was trained at), '{FPS_SOURCE}' "
+            f"(each video's own rate) or a frame rate in frames per second; received {value!r}"
+        ) from e
+
+
+@dataclass(frozen=True)
+class ClipSpan:
+    """Where a clip of the timeline lies in the video.
+
+    Attributes:
+        start: First frame (0-based, on the timeline).
+        end: Last frame of the video in the clip (inclusive).
+        padded: The clip holds fewer than ``num_frames * frame_stride`` frames of the video and
+            was loop-padded (the last partial clip, or a video shorter than one clip).
+        in_video_score: Averaged into the video's scores (as evaluation counts it): every full
+            clip, and the only clip of a video shorter than one clip; not the last partial
+            clip after full ones.
+    """
+
+    start: int
+    end: int
+    padded: bool
+    in_video_score: bool
+
+
+@dataclass(frozen=True)
+class VideoScores:
+    """The clip scores of one video (`Predictor.score_video`).
+
+    Attributes:
+        scores: ``(clips, classes)`` softmax scores, one row per entry of ``clips``.
+        clips: Where each clip lies.
+        num_frames: Frames of the video's timeline.
+        fps: Rate of the timeline (frames per second).
+        source_fps: The video's nominal rate (0.0 when its container does not say).
+        fps_from: ``"model"`` (the model's training rate), ``"source"`` (the video's own rate:
+            asked for, or the model records none) or ``"requested"`` (a rate asked for).
+    """
+
+    scores: np.ndarray
+    clips: list[ClipSpan]
+    num_frames: int
+    fps: float
+    source_fps: float
+    fps_from: str
+
+    @property
+    def video_scores(self) -> np.ndarray:
+        """Mean of the scores of the clips with ``in_video_score`` (sec. IV-C)."""
+        counted = [c.in_video_score for c in self.clips]
+        return self.scores[np.asarray(counted, bool)].mean(axis=0)
+
+
+def iter_clip_frames(frames: Iterable[StoredFrame], span: int) -> Iterator[tuple[int, list[bytes]]]:
+    """Cuts a stream of stored frames into non-overlapping runs of ``span`` frames.
+
+    Consumes ``frames`` lazily: a run is yielded as soon as its last frame arrives.
+
+    Yields:
+        ``(start, jpegs)``: the first frame's index and the run's JPEGs, ``span`` of them
+        except in a last, shorter run holding the frames after the last full one.
+    """
+    buffer: list[bytes] = []
+    start = 0
+    for frame in frames:
+        if not buffer:
+            start = frame.index
+        buffer.append(frame.jpeg)
+        if len(buffer) == span:
+            yield start, buffer
+            buffer = []
+    if buffer:
+        yield start, buffer
 
 
 def model_metadata(path: str) -> dict:
@@ -91,6 +214,10 @@ class Predictor:
         meta = metadata.get("input") or {}
         self.frame_stride = int(meta.get("frame_stride") or 1)
         self.short_side = meta.get("short_side")
+        self.jpeg_quality = int(meta.get("jpeg_quality") or _DEFAULT_JPEG_QUALITY)
+        # The rate of the training clips; None for models that do not record it.
+        self.fps = trained_fps(metadata)
+        self.fps_note = meta.get("fps_note")
         self.mean = np.asarray(meta.get("mean_rgb", MEAN_RGB), np.float32)
         self.std = np.asarray(meta.get("std_rgb", STD_RGB), np.float32)
         # Exports with in-model preprocessing take 0-255 frames (uint8) and normalise them.
@@ -133,74 +260,151 @@ class Predictor:
             scores.append(out)
         return np.stack(scores)
 
-    def _prepare(self, frame: np.ndarray) -> np.ndarray:
-        import tensorflow as tf
+    def timeline_rate(self, info: VideoInfo, fps: str | float = FPS_MODEL) -> tuple[float, str]:
+        """The rate a video is read at, and why.
 
-        height, width = frame.shape[:2]
-        side = min(height, width)
-        y, x = (height - side) // 2, (width - side) // 2
-        crop = frame[y : y + side, x : x + side]
-        resized = tf.image.resize(crop, [self.image_size, self.image_size], method="bilinear")
-        return resized.numpy()
-
-    def predict_video(self, path: str | os.PathLike, top_k: int = 5, batch_size: int = 8) -> dict:
-        """Scores of one video (module docstring).
+        Args:
+            info: The video's `probe_video` info.
+            fps: `FPS_MODEL`, `FPS_SOURCE` or a rate (`parse_fps`).
 
         Returns:
-            ``{"video", "num_frames", "fps", "top_k": [{"label", "probability"}...],
-            "clips": [{"index", "start_frame", "end_frame", "start_time", "end_time",
-            "label", "probability", "top_k"}...]}``; frames are 0-based and inclusive, times in
-            seconds.
+            ``(rate, fps_from)`` as in `VideoScores`; the rate is the video's nominal rate (or
+            the decoder's default) when it is read at its own rate.
+        """
+        from xwisenet_tf.data.decode import timeline_fps
+
+        fps = parse_fps(fps)
+        if fps == FPS_MODEL:
+            if self.fps is None:
+                return timeline_fps(info), FPS_SOURCE
+            return self.fps, FPS_MODEL
+        if fps == FPS_SOURCE:
+            return timeline_fps(info), FPS_SOURCE
+        return float(fps), "requested"
+
+    def score_video(
+        self,
+        path: str | os.PathLike,
+        batch_size: int = 8,
+        fps: str | float = FPS_MODEL,
+        progress: bool = False,
+    ) -> VideoScores:
+        """Scores every clip of a video's timeline (module docstring), streamed.
+
+        Args:
+            path: A video file.
+            batch_size: Clips per forward pass.
+            fps: `FPS_MODEL` (default), `FPS_SOURCE` or a rate (`parse_fps`).
+            progress: Show a progress bar (clips) on stderr.
 
         Raises:
             DataError: the file is missing or cannot be decoded (named in the message).
         """
+        from tqdm.auto import tqdm
+
         path = os.fspath(path)
+        if batch_size < 1:
+            raise TrainingError(f"batch_size must be >= 1; received {batch_size}")
         info = probe_video(path)
-        fps = info.fps or 25.0
+        rate, fps_from = self.timeline_rate(info, fps)
+        # The video's own rate is read as the source's exact rate (29.97 is 30000/1001).
+        resample = fps_from != FPS_SOURCE and not (
+            info.fps and math.isclose(rate, info.fps, rel_tol=1e-6)
+        )
         span = self.num_frames * self.frame_stride
-        clips, ranges, scores = [], [], []
-        buffer: list[np.ndarray] = []
+        frames = stored_frames(
+            path,
+            short_side=self.short_side,
+            jpeg_quality=self.jpeg_quality,
+            fps=rate if resample else None,
+        )
+        expected = round(info.duration * rate) if info.duration else 0
+        bar = tqdm(
+            total=math.ceil(expected / span) if expected else None,
+            desc=os.path.basename(path),
+            unit="clip",
+            disable=not progress,
+            leave=False,
+        )
+        spans: list[ClipSpan] = []
+        scores, batch = [], []
         count = 0
-        for index, frame in iter_frames(path, short_side=self.short_side):
-            count = index + 1
-            buffer.append(self._prepare(frame))
-            if len(buffer) == span:
-                clips.append(np.stack(buffer[:: self.frame_stride]))
-                ranges.append((index + 1 - span, index))
-                buffer = []
-                if len(clips) == batch_size:
-                    scores.append(self._scores(np.stack(clips)))
-                    clips = []
-        if count == 0:
+        try:
+            for start, jpegs in iter_clip_frames(frames, span):
+                count = start + len(jpegs)
+                padded = len(jpegs) < span
+                spans.append(ClipSpan(start, count - 1, padded, not padded or start == 0))
+                batch.append(eval_clip(jpegs, self.num_frames, self.image_size, self.frame_stride))
+                if len(batch) == batch_size:
+                    scores.append(self._scores(np.stack(batch)))
+                    bar.update(len(batch))
+                    batch = []
+            if batch:
+                scores.append(self._scores(np.stack(batch)))
+                bar.update(len(batch))
+        finally:
+            bar.close()
+        if not spans:
             raise DataError(f"{path}: no decodable frame; expected a video")
-        if not ranges:  # shorter than one clip: loop-pad, as the evaluation pipeline does
-            wanted = np.arange(self.num_frames) * self.frame_stride
-            valid = max(1, int((wanted < count).sum()))
-            indices = wanted[np.arange(self.num_frames) % valid]
-            clips.append(np.stack([buffer[i] for i in indices]))
-            ranges.append((0, count - 1))
-        if clips:
-            scores.append(self._scores(np.stack(clips)))
-        clip_scores = np.concatenate(scores)
-        video_scores = clip_scores.mean(axis=0)
+        return VideoScores(
+            scores=np.concatenate(scores),
+            clips=spans,
+            num_frames=count,
+            fps=rate,
+            source_fps=info.fps,
+            fps_from=fps_from,
+        )
+
+    def predict_video(
+        self,
+        path: str | os.PathLike,
+        top_k: int = 5,
+        batch_size: int = 8,
+        fps: str | float = FPS_MODEL,
+        progress: bool = False,
+    ) -> dict:
+        """Scores of one video (module docstring).
+
+        Args:
+            path: A video file.
+            top_k: Labels to list, per video and per clip.
+            batch_size: Clips per forward pass.
+            fps: `FPS_MODEL` (default), `FPS_SOURCE` or a rate (`parse_fps`).
+            progress: Show a progress bar (clips) on stderr.
+
+        Returns:
+            ``{"video", "num_frames", "fps", "source_fps", "fps_from", "top_k": [{"label",
+            "probability"}...], "clips": [{"index", "start_frame", "end_frame", "start_time",
+            "end_time", "padded", "in_video_score", "label", "probability", "top_k"}...]}``;
+            frames are 0-based and inclusive on the timeline at ``fps`` frames per second
+            (`VideoScores` says where the rate comes from), times in seconds.
+
+        Raises:
+            DataError: the file is missing or cannot be decoded (named in the message).
+        """
+        result = self.score_video(path, batch_size, fps, progress)
+        rate = result.fps
         return {
-            "video": path,
-            "num_frames": count,
-            "fps": fps,
-            "top_k": self._top(video_scores, top_k),
+            "video": os.fspath(path),
+            "num_frames": result.num_frames,
+            "fps": rate,
+            "source_fps": result.source_fps,
+            "fps_from": result.fps_from,
+            "top_k": self._top(result.video_scores, top_k),
             "clips": [
                 {
                     "index": i,
-                    "start_frame": start,
-                    "end_frame": end,
-                    "start_time": round(start / fps, 3),
-                    "end_time": round((end + 1) / fps, 3),
+                    "start_frame": clip.start,
+                    "end_frame": clip.end,
+                    "start_time": round(clip.start / rate, 3),
+                    "end_time": round((clip.end + 1) / rate, 3),
+                    "padded": clip.padded,
+                    "in_video_score": clip.in_video_score,
                     "label": self.class_names[int(s.argmax())],
                     "probability": float(s.max()),
                     "top_k": self._top(s, top_k),
                 }
-                for i, ((start, end), s) in enumerate(zip(ranges, clip_scores, strict=True))
+                for i, (clip, s) in enumerate(zip(result.clips, result.scores, strict=True))
             ],
         }
 
@@ -238,39 +442,68 @@ def predict(
     checkpoint: str,
     top_k: int = 5,
     batch_size: int = 8,
+    fps: str | float = FPS_MODEL,
+    progress: bool = False,
 ) -> tuple[list[dict], list[str]]:
     """Predicts every video of ``inputs`` (files or folders) with ``checkpoint``.
 
     A video that cannot be decoded does not stop the others.
 
+    Args:
+        inputs: Video files or folders (searched recursively).
+        checkpoint: A ``.keras`` checkpoint or a ``.tflite`` model.
+        top_k: Labels to list, per video and per clip.
+        batch_size: Clips per forward pass.
+        fps: `FPS_MODEL` (default), `FPS_SOURCE` or a rate (`parse_fps`).
+        progress: Show a progress bar per video on stderr.
+
     Returns:
         ``(results, errors)``: one `Predictor.predict_video` dict per readable video and one
         message per video that failed.
+
+    Raises:
+        TrainingError: bad arguments, missing inputs, unreadable model.
     """
     if top_k < 1 or batch_size < 1:
         raise TrainingError(f"top_k and batch_size must be >= 1; received {top_k}, {batch_size}")
+    fps = parse_fps(fps)
     videos = [v for path in inputs for v in find_videos(path)]
     predictor = Predictor(checkpoint)
     results, errors = [], []
     for video in videos:
         try:
-            results.append(predictor.predict_video(video, top_k, batch_size))
+            results.append(predictor.predict_video(video, top_k, batch_size, fps, progress))
         except DataError as e:
             errors.append(" ".join(str(e).split()))
     return results, errors
 
 
+_FPS_FROM = {
+    FPS_MODEL: "the model's training rate",
+    FPS_SOURCE: "the video's own rate",
+    "requested": "as requested",
+}
+
+
 def format_prediction(result: dict) -> str:
     """What ``predict.py`` prints for one video."""
     top = ", ".join(f"{t['label']} {t['probability']:.2f}" for t in result["top_k"])
+    rate = f"{result['fps']:.4g} fps, {_FPS_FROM.get(result.get('fps_from'), 'rate')}"
+    source = result.get("source_fps")
+    if source and not math.isclose(source, result["fps"], rel_tol=1e-6):
+        rate += f"; resampled from {source:.4g} fps"
     lines = [
         f"{result['video']}: {top}   ({len(result['clips'])} clips, {result['num_frames']} "
-        f"frames at {result['fps']:.4g} fps)"
+        f"frames at {rate})"
     ]
     for clip in result["clips"]:
-        lines.append(
+        line = (
             f"  clip {clip['index']:>3}  {clip['start_time']:7.2f}-{clip['end_time']:7.2f} s  "
             f"frames {clip['start_frame']}-{clip['end_frame']}  {clip['label']} "
             f"{clip['probability']:.2f}"
         )
+        if clip.get("padded"):
+            line += "  (loop-padded"
+            line += ")" if clip.get("in_video_score") else "; not in the video's score)"
+        lines.append(line)
     return "\n".join(lines)
