@@ -133,23 +133,50 @@ def test_tensorboard_has_scalars_and_graph(trained):
 
 
 def test_predict_names_classes_and_matches_evaluation(trained, tmp_path):
+    import numpy as np
+
     prepared = json.loads(open(os.path.join(trained.model_dir, "config.json")).read())
     manifest = data.read_manifest(prepared["resolved"]["prepared_dir"])
-    video = manifest["splits"]["test"]["videos"][0]
+    videos = manifest["splits"]["test"]["videos"]
     predictor = Predictor(trained.last_checkpoint)
     assert predictor.class_names == manifest["classes"]
+    # The training rate travels with the checkpoint: the rate of the prepared videos.
+    assert predictor.fps == videos[0]["fps"] == 25.0
+    assert predictor.jpeg_quality == manifest["settings"]["jpeg_quality"]
+    video = next(v for v in videos if v["num_frames"] % 8)  # ends with a partial clip
     result = predictor.predict_video(video["source"], top_k=3)
     assert len(result["top_k"]) == 3
     assert result["top_k"][0]["probability"] >= result["top_k"][1]["probability"]
     clips = result["clips"]
-    assert len(clips) == max(1, video["num_frames"] // 8)
+    full = video["num_frames"] // 8
+    assert result["num_frames"] == video["num_frames"] and len(clips) == full + 1
     assert clips[0]["start_frame"] == 0 and clips[1]["start_frame"] == 8
     assert clips[0]["end_time"] == pytest.approx(8 / result["fps"], abs=1e-3)
-    logged = json.loads(open(os.path.join(trained.model_dir, "eval_test.json")).read())
-    per_video = {v["id"]: v for v in logged["per_video"]}[video["id"]]
-    # Same protocol as evaluation (frames differ only by the JPEG round trip of the dataset).
+    assert clips[-1]["end_frame"] == video["num_frames"] - 1  # the whole video
+    assert [c["in_video_score"] for c in clips] == [True] * full + [False]
+    assert [c["padded"] for c in clips] == [False] * full + [True]
+    # Issue 13, item 5: the same frames as evaluation, so the same per-clip scores.
+    report, _, _ = run_evaluation(
+        model_dir=trained.model_dir,
+        output=str(tmp_path / "clips.json"),
+        progress=False,
+        clip_scores=True,
+    )
+    worst = 0.0
+    for entry, manifest_video in zip(report["per_video"], videos, strict=True):
+        scores = predictor.score_video(manifest_video["source"])
+        counted = scores.scores[[c.in_video_score for c in scores.clips]]
+        expected = np.asarray(entry["clip_scores"])
+        assert counted.shape == expected.shape, entry["id"]
+        worst = max(worst, float(np.abs(counted - expected).max()))
+    assert worst < 1e-4, worst
+    per_video = {v["id"]: v for v in report["per_video"]}[video["id"]]
     assert result["top_k"][0]["label"] == per_video["predicted"]
-    assert result["top_k"][0]["probability"] == pytest.approx(per_video["score"], abs=0.05)
+    assert result["top_k"][0]["probability"] == pytest.approx(per_video["score"], abs=1e-4)
+    logged = json.loads(open(os.path.join(trained.model_dir, "eval_test.json")).read())
+    assert {v["id"]: v for v in logged["per_video"]}[video["id"]]["predicted"] == per_video[
+        "predicted"
+    ]
     assert "clip   0" in format_prediction(result)
     # A folder: every video below it; an undecodable file is reported, the rest predicted.
     folder = os.path.dirname(video["source"])
