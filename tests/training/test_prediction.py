@@ -46,17 +46,15 @@ def _video(path, num_frames: int, fps: int = 25) -> str:
     return os.fspath(path)
 
 
-def _checkpoint(path, num_classes: int = 6, **frame_input) -> str:
-    """A tiny XwiseNet on 8x32x32 clips, saved with a sidecar whose ``input`` adds
-    ``frame_input`` (``short_side``, ``jpeg_quality``, ``fps``...)."""
+def _checkpoint(path, names=None, **frame_input) -> str:
+    """A tiny XwiseNet on 8x32x32 clips with 6 classes, saved with a sidecar whose ``input``
+    adds ``frame_input`` (``short_side``, ``jpeg_quality``, ``fps``...)."""
     from xwisenet_tf.models import get_model
 
     keras.utils.set_random_seed(0)
-    model = get_model(
-        "xwisenet", num_classes, (FRAMES, SIZE, SIZE, 3), width=0.5, stage_repeats=(1, 1, 1)
-    )
+    model = get_model("xwisenet", 6, (FRAMES, SIZE, SIZE, 3), width=0.5, stage_repeats=(1, 1, 1))
     model.save(path)
-    names = [f"action{i}" for i in range(num_classes)]
+    names = list(names or [f"action{i}" for i in range(6)])
     write_metadata(path, {"class_names": names, "input": {"frame_stride": 1, **frame_input}})
     return os.fspath(path)
 
@@ -245,6 +243,29 @@ def test_write_metadata_takes_the_frame_format_from_the_run(synthetic_prepared, 
     # Given values win; an input that already has fps is left as it is.
     write_metadata(path, {"class_names": ["a"], "input": {"fps": 12.5}})
     assert read_metadata(path)["input"] == {"fps": 12.5}
+
+
+def test_the_exported_model_carries_the_training_rate(synthetic_prepared, tmp_path):
+    from xwisenet_tf.export import ExportOptions, export_model, read_model_metadata
+
+    manifest = data.read_manifest(synthetic_prepared)
+    checkpoint = _checkpoint(
+        tmp_path / "model.keras", manifest["classes"], **frame_format(manifest)
+    )
+    options = ExportOptions(
+        checkpoint=checkpoint,
+        output_dir=str(tmp_path / "exported"),
+        tflite=True,
+        calibration_data=str(synthetic_prepared),
+        num_verify_clips=2,
+        latency_runs=1,
+    )
+    export_model(options)
+    (tflite,) = (tmp_path / "exported").glob("*.tflite")
+    exported = read_model_metadata(tflite)["input"]
+    assert exported["fps"] == 25.0 and exported["jpeg_quality"] == 90
+    predictor = Predictor(tflite)
+    assert predictor.fps == 25.0 and predictor.short_side == manifest["settings"]["short_side"]
 
 
 def test_predict_cli_fps_flag(trained_like, tmp_path):

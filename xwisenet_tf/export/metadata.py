@@ -4,6 +4,12 @@
 * SavedModel directory: its sidecar ``<dir>.json``, else ``assets/labels.txt``.
 * ``.keras`` (and any other file): `xwisenet_tf.training.read_metadata` (sidecar
   ``<file>.json`` or the training run's ``config.json``).
+
+An export's ``input`` entry copies the checkpoint's, so besides the clip format it carries the
+format of the frames the model was trained on (``short_side``, ``jpeg_quality`` and ``fps``,
+the training clips' frame rate; `xwisenet_tf.training.metadata`): ``predict.py`` reads videos
+for an exported model exactly as for its checkpoint. Exports of checkpoints written before
+the rate was recorded have no ``fps``; prediction then keeps each video's own rate.
 """
 
 from __future__ import annotations
