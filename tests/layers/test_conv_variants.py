@@ -132,3 +132,39 @@ def test_traditional_pointwise_is_conv_bn_relu(rng):
     expected = relu(_bn(layer.norms[0], x @ kernel[0, 0, 0]))
     np.testing.assert_allclose(y, expected, atol=1e-5)
     assert isinstance(layer.norms[0], keras.layers.BatchNormalization)
+
+
+def test_xconv_without_inner_activation_keeps_the_depthwise_convs_linear(rng):
+    """`inner_activation=False`: BatchNorm but no ReLU after the two depthwise convs."""
+    x = rng.standard_normal((2, 5, 6, 6, 4)).astype("float32")
+    layer = XwiseConv3D(5, inner_activation=False)
+    layer(x)
+    _randomize_batch_norms(layer, rng)
+    spatial, temporal, pointwise = (np.asarray(c.kernel) for c in layer.convs)
+    y = _bn(layer.norms[0], conv3d(x, spatial, depthwise=True))
+    y = _bn(layer.norms[1], conv3d(y, temporal, depthwise=True))
+    y = relu(_bn(layer.norms[2], conv3d(y, pointwise)))
+    np.testing.assert_allclose(np.asarray(layer(x, training=False)), y, atol=1e-4)
+    restored = XwiseConv3D.from_config(layer.get_config())
+    assert restored.inner_activation is False
+
+
+@pytest.mark.parametrize("conv_type", ["xwise", "st"])
+def test_identity_temporal_init_starts_as_the_spatial_convolution(conv_type, rng):
+    """`temporal_init="identity"`: the temporal kernel is a pass-through at initialisation, so
+    the layer equals the same layer with its temporal conv removed (sec. I: X-Conv inflates a
+    2D depthwise separable convolution)."""
+    x = rng.standard_normal((1, 4, 6, 6, 4)).astype("float32")
+    layer = make_conv(conv_type, 4, name="c", temporal_init="identity", final_activation=False)
+    layer(x)
+    temporal = np.asarray(layer.convs[1].kernel)
+    assert temporal.shape[:3] == (3, 1, 1)
+    assert np.all(temporal[[0, 2]] == 0.0)
+    if conv_type == "xwise":
+        np.testing.assert_array_equal(temporal[1, 0, 0, :, 0], np.ones(4))
+    else:
+        np.testing.assert_array_equal(temporal[1, 0, 0], np.eye(4))
+    y = np.asarray(layer.convs[1](layer.convs[0](x)))
+    np.testing.assert_allclose(y, np.asarray(layer.convs[0](x)), atol=1e-6)
+    with pytest.raises(ValueError, match="temporal_init.*'zeros'"):
+        make_conv(conv_type, 4, name="d", temporal_init="zeros")

@@ -114,6 +114,8 @@ def test_block_stages_and_block_type():
         ({"width": 0.75}, r"width.*0.75"),
         ({"temporal_strides": (3, 1, 1, 1)}, r"temporal_strides.*\(3, 1, 1, 1\)"),
         ({"dropout": 1.5}, r"dropout.*1.5"),
+        ({"temporal_init": "zeros"}, r"temporal_init.*\['he', 'identity'\].*'zeros'"),
+        ({"inner_activation": "yes"}, r"inner_activation.*'yes'"),
         ({"shortcut": "A"}, r"no option `shortcut`.*Received: shortcut='A'"),
     ],
 )

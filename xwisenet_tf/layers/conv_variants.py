@@ -8,8 +8,9 @@
   conv, a d x 1 x 1 depthwise temporal conv, then a 1 x 1 x 1 pointwise conv C_in -> C_out.
 
 Every inner convolution is followed by BatchNorm + ReLU (the extra non-linearities the paper
-stresses); the last one by BatchNorm and, if `final_activation`, ReLU. A spatial stride goes to the
-spatial conv, a temporal stride to the temporal one.
+stresses; `inner_activation=False` leaves them linear, as ShuffleNet V2 and MobileNet V2 keep their
+depthwise convolutions); the last one by BatchNorm and, if `final_activation`, ReLU. A spatial
+stride goes to the spatial conv, a temporal stride to the temporal one.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from xwisenet_tf.layers.common import check_choice, normalize_triple, require_st
 from xwisenet_tf.layers.complexity import layer_macs
 from xwisenet_tf.layers.conv3d import FoldedConv3D
 from xwisenet_tf.layers.depthwise3d import DepthwiseConv3D
+from xwisenet_tf.layers.initializers import CentreTapIdentity
 
 CONV_TYPES = ("traditional", "st", "dw", "xwise")
 IMPLEMENTATIONS = ("folded", "reference")
+TEMPORAL_INITS = ("he", "identity")
 BN_MOMENTUM = 0.9
 BN_EPSILON = 1e-5
 
@@ -37,6 +40,9 @@ class ConvBNStack(keras.layers.Layer):
         kernel_size: int or (d, k, k) of the 3D convolution being replaced.
         strides: int or (st, sh, sw).
         final_activation: apply ReLU after the last BatchNorm.
+        inner_activation: apply ReLU after every other BatchNorm (the paper's X-Conv does).
+        temporal_init: `"he"` or `"identity"` (`CentreTapIdentity`) for the kernel of a
+            temporal `d x 1 x 1` convolution (ST-Conv, X-Conv).
         implementation: `"folded"` (TFLite-friendly production path) or `"reference"` (grouped
             `Conv3D` for depthwise convs, native `Conv3D` for dense ones).
         kernel_regularizer: regulariser for every convolution kernel.
@@ -55,6 +61,8 @@ class ConvBNStack(keras.layers.Layer):
         implementation: str = "folded",
         kernel_regularizer=None,
         fused: bool = False,
+        inner_activation: bool = True,
+        temporal_init: str = "he",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -63,18 +71,29 @@ class ConvBNStack(keras.layers.Layer):
         self.kernel_size = normalize_triple(kernel_size, "kernel_size")
         self.strides = normalize_triple(strides, "strides")
         self.final_activation = final_activation
+        self.inner_activation = inner_activation
+        self.temporal_init = check_choice(temporal_init, TEMPORAL_INITS, "temporal_init")
         self.implementation = check_choice(implementation, IMPLEMENTATIONS, "implementation")
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         named_convs = self._make_convs()
         if fused:  # ReLU goes inside the convolutions, where TensorFlow fuses it
             for i, (_, conv) in enumerate(named_convs):
-                if i < len(named_convs) - 1 or final_activation:
+                if self._activated(i, len(named_convs) - 1):
                     conv.activation = keras.activations.relu
         self.convs = [conv for _, conv in named_convs]
         self.norms = [] if fused else [self._batch_norm(suffix) for suffix, _ in named_convs]
 
     def _make_convs(self):
         raise NotImplementedError
+
+    def _activated(self, index: int, last: int) -> bool:
+        return self.final_activation if index == last else self.inner_activation
+
+    def _kernel_initializer(self, kernel_size, default):
+        kernel_size = normalize_triple(kernel_size, "kernel_size")
+        if self.temporal_init == "identity" and kernel_size[0] > 1 and kernel_size[1:] == (1, 1):
+            return CentreTapIdentity()
+        return default
 
     def _batch_norm(self, suffix: str):
         return BatchNorm(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{self.name}_{suffix}_bn")
@@ -85,6 +104,7 @@ class ConvBNStack(keras.layers.Layer):
             kernel_size,
             strides,
             use_bias=self.fused,
+            kernel_initializer=self._kernel_initializer(kernel_size, "he_normal"),
             kernel_regularizer=self.kernel_regularizer,
             implementation="folded" if self.implementation == "folded" else "native",
             name=f"{self.name}_{suffix}",
@@ -96,7 +116,9 @@ class ConvBNStack(keras.layers.Layer):
             strides,
             use_bias=self.fused,
             # He init over the d*k*k taps of one channel (Keras' fan_in would also count C).
-            depthwise_initializer=keras.initializers.VarianceScaling(2.0, "fan_out"),
+            depthwise_initializer=self._kernel_initializer(
+                kernel_size, keras.initializers.VarianceScaling(2.0, "fan_out")
+            ),
             depthwise_regularizer=self.kernel_regularizer,
             implementation="folded" if self.implementation == "folded" else "grouped",
             name=f"{self.name}_{suffix}",
@@ -119,7 +141,7 @@ class ConvBNStack(keras.layers.Layer):
             if self.fused:
                 continue  # bias and ReLU are inside the convolution
             x = self.norms[i](x, training=training)
-            if i < last or self.final_activation:
+            if self._activated(i, last):
                 x = ops.relu(x)
         return x
 
@@ -147,6 +169,8 @@ class ConvBNStack(keras.layers.Layer):
                 "implementation": self.implementation,
                 "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
                 "fused": self.fused,
+                "inner_activation": self.inner_activation,
+                "temporal_init": self.temporal_init,
             }
         )
         return config

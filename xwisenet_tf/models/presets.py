@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from xwisenet_tf.layers.common import check_choice
 from xwisenet_tf.layers.context_blocks import BLOCKS, CONTEXT_POOLINGS
-from xwisenet_tf.layers.conv_variants import CONV_TYPES, IMPLEMENTATIONS
+from xwisenet_tf.layers.conv_variants import CONV_TYPES, IMPLEMENTATIONS, TEMPORAL_INITS
 
 # XwiseNet = 3D ShuffleNet V2 (Efficient-3DCNNs) with X-Conv units (paper sec. III-C, Fig. 1(d)).
 # Stages use ShuffleNet V2's numbering: stage 1 is the stem (conv + max pool), stages 2-4 hold
@@ -49,6 +49,10 @@ class XwiseNetSpec:
         temporal_strides: temporal stride of the stem max pool and of stages 2, 3, 4.
         dropout: dropout rate before the classifier.
         implementation: "folded" (production) or "reference" (grouped/native Conv3D).
+        inner_activation: ReLU after the depthwise convs of every unit (the paper's X-Conv,
+            sec. III-A); False leaves them linear, as ShuffleNet V2 does.
+        temporal_init: "he" or "identity": the units' temporal kernels start as a pass-through,
+            so every X-Conv starts as a 2D depthwise separable convolution (sec. I).
     """
 
     width: float = 1.5
@@ -63,6 +67,8 @@ class XwiseNetSpec:
     temporal_strides: tuple[int, int, int, int] = (1, 1, 1, 1)
     dropout: float = 0.2
     implementation: str = "folded"
+    inner_activation: bool = True
+    temporal_init: str = "he"
 
     def validate(self) -> XwiseNetSpec:
         check_choice(self.width, tuple(STAGE_CHANNELS), "width")
@@ -71,6 +77,8 @@ class XwiseNetSpec:
         check_choice(self.block_position, BLOCK_POSITIONS, "block_position")
         check_choice(self.context_pooling, CONTEXT_POOLINGS, "context_pooling")
         check_choice(self.implementation, IMPLEMENTATIONS, "implementation")
+        check_choice(self.temporal_init, TEMPORAL_INITS, "temporal_init")
+        check_choice(self.inner_activation, (True, False), "inner_activation")
         stages = tuple(self.block_stages)
         if not set(stages) <= set(XWISENET_STAGES) or len(set(stages)) != len(stages):
             raise ValueError(

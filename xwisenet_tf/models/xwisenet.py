@@ -75,6 +75,8 @@ def _branch_conv(spec: XwiseNetSpec, filters: int, strides, name: str):
         kernel_size=3,
         strides=strides,
         implementation=spec.implementation,
+        inner_activation=spec.inner_activation,
+        temporal_init=spec.temporal_init,
     )
 
 
