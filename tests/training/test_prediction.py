@@ -93,6 +93,18 @@ def test_eval_clip_is_the_evaluation_pipelines_clip(synthetic_prepared):
             ]
         )
         np.testing.assert_array_equal(ours, clips.numpy()[ids.numpy() == index])
+        # Every other frame (frame_stride 2): clips of 16 frames' span, loop-padded alike.
+        strided = data.load(synthetic_prepared, "test", False, 256, FRAMES, SIZE, 2, None,
+                            with_video_id=True)  # fmt: skip
+        clips2, _, ids2 = next(iter(strided))
+        starts = range(0, max(1, len(jpegs) // (2 * FRAMES)) * 2 * FRAMES, 2 * FRAMES)
+        ours = np.stack(
+            [
+                normalize_frames(eval_clip(jpegs[s : s + 2 * FRAMES], FRAMES, SIZE, 2)).numpy()
+                for s in starts
+            ]
+        )
+        np.testing.assert_array_equal(ours, clips2.numpy()[ids2.numpy() == index])
 
 
 def test_predict_gives_evaluations_clip_scores(synthetic_prepared, trained_like):

@@ -6,7 +6,10 @@ frame rate the model was trained at (`FPS_MODEL`, the default; `FPS_SOURCE` keep
 own rate, a number asks for that rate), resized to the training data's short side and
 JPEG-encoded at its quality exactly as ``prepare`` stores frames, then cut into
 non-overlapping clips of ``num_frames`` frames, each centre-cropped at scale 1, resized and
-normalised. A video of a prepared split thus gets the per-clip scores ``evaluate.py`` computes.
+normalised. A video of a prepared split thus gets the per-clip scores ``evaluate.py`` computes
+(when the split stores it at the model's rate: always, except for data prepared without
+``--fps`` from videos of different rates, whose model rate is their median; `FPS_SOURCE` then
+reads each video as it was stored).
 
 The clips' softmax scores are averaged into the video's scores, over the clips evaluation
 counts: every full clip, or the one loop-padded clip of a video shorter than a clip. The
