@@ -337,13 +337,15 @@ def json_safe(value):
 
 
 def _input_meta(config: TrainConfig, manifest: dict) -> dict:
+    """The clip format and the stored frames' format (rate, JPEG quality: `frame_format`)."""
     from xwisenet_tf.data.pipeline import MEAN_RGB, STD_RGB
+    from xwisenet_tf.training.metadata import frame_format
 
     return {
         "num_frames": config.num_frames,
         "image_size": config.image_size,
         "frame_stride": config.frame_stride,
-        "short_side": manifest.get("settings", {}).get("short_side"),
+        **frame_format(manifest),
         "mean_rgb": list(MEAN_RGB),
         "std_rgb": list(STD_RGB),
     }
@@ -595,12 +597,16 @@ def _print_header(
     config, manifest, prepared, model, resolved, validation, model_dir, state, replicas
 ):
     from xwisenet_tf.profiling import count_macs, count_params
+    from xwisenet_tf.training.metadata import frame_format
 
     splits = ", ".join(f"{s} {len(e['videos'])}" for s, e in manifest["splits"].items())
     clip = f"{config.num_frames}x{config.image_size}x{config.image_size}"
+    frames = frame_format(manifest)
+    rate = f"{frames['fps']:g} fps" if frames["fps"] else "unknown rate"
     lines = [
         f"Dataset {config.dataset}: {len(resolved['class_names'])} classes, videos: {splits} "
         f"(prepared in {prepared})",
+        f"Frames: {rate} ({frames['fps_note']}); predict.py reads videos at this rate",
         f"Model {config.model}: {count_params(model) / 1e6:.2f} M params, "
         f"{count_macs(model) / 1e9:.2f} G MACs per {clip} clip",
         f"Strategy {resolved['strategy']} ({replicas} replica{'s' if replicas > 1 else ''}), "
