@@ -20,6 +20,8 @@ def conv3d(x, kernel, strides=(1, 1, 1), padding="same", depthwise=False):
             _same_pad(n, k, s) for n, k, s in zip(x.shape[1:4], (d, kh, kw), strides, strict=True)
         ]
         x = np.pad(x, ((0, 0), *pads, (0, 0)))
+    elif padding == "symmetric":  # PyTorch's padding=(k - 1) // 2
+        x = np.pad(x, ((0, 0), *[((k - 1) // 2,) * 2 for k in (d, kh, kw)], (0, 0)))
     _, t, h, w, _ = x.shape
     ot, oh, ow = (t - d) // st + 1, (h - kh) // sh + 1, (w - kw) // sw + 1
     out = None
@@ -29,6 +31,23 @@ def conv3d(x, kernel, strides=(1, 1, 1), padding="same", depthwise=False):
                 patch = x[:, i : i + ot * st : st, j : j + oh * sh : sh, k : k + ow * sw : sw]
                 term = patch * kernel[i, j, k, :, 0] if depthwise else patch @ kernel[i, j, k]
                 out = term if out is None else out + term
+    return out
+
+
+def max_pool3d_symmetric(x, pool_size, strides):
+    """PyTorch's `MaxPool3d(kernel, stride, padding=(k - 1) // 2)`: pads with -inf."""
+    pads = [((k - 1) // 2,) * 2 for k in pool_size]
+    x = np.pad(x, ((0, 0), *pads, (0, 0)), constant_values=-np.inf)
+    (d, kh, kw), (st, sh, sw) = pool_size, strides
+    _, t, h, w, _ = x.shape
+    ot, oh, ow = (t - d) // st + 1, (h - kh) // sh + 1, (w - kw) // sw + 1
+    out = np.full((x.shape[0], ot, oh, ow, x.shape[-1]), -np.inf, x.dtype)
+    for i in range(d):
+        for j in range(kh):
+            for k in range(kw):
+                out = np.maximum(
+                    out, x[:, i : i + ot * st : st, j : j + oh * sh : sh, k : k + ow * sw : sw]
+                )
     return out
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tests.layer_testing import run_layer_test
-from tests.numpy_reference import conv3d
+from tests.numpy_reference import conv3d, max_pool3d_symmetric
 from xwisenet_tf.layers import (
     ChannelShuffle,
     ChannelSplit,
@@ -21,7 +21,7 @@ from xwisenet_tf.layers import (
         itertools.product(
             [(3, 3, 3), (1, 3, 3), (3, 1, 1), (1, 1, 1), (2, 4, 4), (7, 7, 7)],
             [(1, 1, 1), (1, 2, 2), (2, 2, 2)],
-            ["same", "valid"],
+            ["same", "valid", "symmetric"],
         )
     ),
 )
@@ -65,6 +65,30 @@ def test_folded_max_pool_equals_max_pool3d(strides, shape, rng):
     x = rng.standard_normal(shape).astype("float32")
     ours = np.asarray(FoldedMaxPool3D(3, strides)(x))
     expected = np.asarray(keras.layers.MaxPooling3D(3, strides, padding="same")(x))
+    np.testing.assert_allclose(ours, expected)
+
+
+@pytest.mark.parametrize("implementation", ["folded", "native"])
+@pytest.mark.parametrize("kernel_size,strides", [(3, (1, 2, 2)), (3, 2), (7, (1, 2, 2))])
+def test_symmetric_padding_is_pytorchs(implementation, kernel_size, strides, rng):
+    x = rng.standard_normal((1, 8, 10, 12, 2)).astype("float32")
+    layer = FoldedConv3D(4, kernel_size, strides, "symmetric", implementation=implementation)
+    y = np.asarray(layer(x))
+    kernel, bias = (np.asarray(w) for w in layer.weights)
+    expected = conv3d(x, kernel, layer.strides, "symmetric") + bias
+    assert y.shape == expected.shape == layer.compute_output_shape(x.shape)
+    np.testing.assert_allclose(y, expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("strides", [(2, 2, 2), (1, 2, 2), (2, 1, 1)])
+@pytest.mark.parametrize("shape", [(2, 7, 9, 10, 3), (1, 8, 8, 8, 2)])
+def test_symmetric_max_pool_pads_like_pytorch(strides, shape, rng):
+    # Negative inputs: a zero padding would show; PyTorch pads with -inf.
+    x = rng.standard_normal(shape).astype("float32") - 3.0
+    layer = FoldedMaxPool3D(3, strides, padding="symmetric")
+    ours = np.asarray(layer(x))
+    expected = max_pool3d_symmetric(x, (3, 3, 3), strides)
+    assert ours.shape == expected.shape == layer.compute_output_shape(shape)
     np.testing.assert_allclose(ours, expected)
 
 

@@ -14,7 +14,7 @@ SHAPES = [(2, 7, 9, 8, 4), (1, 8, 6, 6, 3)]  # odd and even sizes
 
 @pytest.mark.parametrize(
     "kernel_size,strides,shape,padding",
-    list(itertools.product(KERNELS, STRIDES, SHAPES, ["same", "valid"])),
+    list(itertools.product(KERNELS, STRIDES, SHAPES, ["same", "valid", "symmetric"])),
 )
 def test_folded_equals_grouped_with_same_weights(kernel_size, strides, shape, padding, rng):
     x = rng.standard_normal(shape).astype("float32")
@@ -43,6 +43,20 @@ def test_layer_contract_and_numpy_reference(implementation):
         expected_num_params=27 * 4 + 4,
         reference=reference,
     )
+
+
+@pytest.mark.parametrize("implementation", ["folded", "grouped"])
+@pytest.mark.parametrize("kernel_size", [(3, 3, 3), (1, 3, 3), (3, 1, 1)])
+@pytest.mark.parametrize("strides", [(2, 2, 2), (1, 2, 2), (2, 1, 1), (1, 1, 1)])
+def test_symmetric_padding_is_pytorchs(implementation, kernel_size, strides, rng):
+    # PyTorch pads (1, 1) where TensorFlow's 'same' pads (0, 1) (stride 2, even length).
+    x = rng.standard_normal((2, 8, 6, 10, 3)).astype("float32")
+    layer = DepthwiseConv3D(kernel_size, strides, "symmetric", implementation=implementation)
+    y = np.asarray(layer(x))
+    kernel, bias = (np.asarray(w) for w in layer.weights)
+    expected = conv3d(x, kernel, strides, "symmetric", depthwise=True) + bias
+    assert y.shape == expected.shape == layer.compute_output_shape(x.shape)
+    np.testing.assert_allclose(y, expected, atol=1e-5)
 
 
 def test_macs_are_one_per_tap_per_output_element():

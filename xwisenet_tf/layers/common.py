@@ -1,4 +1,16 @@
-"""Argument checks and 'same'-padding arithmetic shared by the 3D layers."""
+"""Argument checks and padding arithmetic shared by the 3D layers.
+
+Padding modes of the strided layers (`padding=` of the convolutions and the max pool):
+
+- `"same"` and `"valid"`: TensorFlow's, handled by the ops themselves. With stride 2 on an even
+  length `"same"` pads (0, 1).
+- `"symmetric"`: PyTorch's `padding=(k - 1) // 2`, the same amount before and after every axis
+  (1 on both sides for k = 3), so that weights of a PyTorch model give its outputs. It is done
+  as an explicit `PAD` followed by a `"valid"` op (TFLite builtins only).
+
+A new explicit mode (e.g. a causal temporal padding, all on the past side of the time axis) is
+one more entry in `EXPLICIT_PADDINGS` and one more case in `explicit_pads`.
+"""
 
 from __future__ import annotations
 
@@ -30,9 +42,60 @@ def check_choice(value, allowed: Sequence, name: str):
     return value
 
 
+TF_PADDINGS = ("same", "valid")
+EXPLICIT_PADDINGS = ("symmetric",)
+PADDINGS = TF_PADDINGS + EXPLICIT_PADDINGS
+
+
 def check_padding(padding: str) -> str:
+    """Returns `padding` lower-cased if it is one of `PADDINGS`, else raises a ValueError."""
     padding = padding.lower() if isinstance(padding, str) else padding
-    return check_choice(padding, ("same", "valid"), "padding")
+    return check_choice(padding, PADDINGS, "padding")
+
+
+def explicit_pads(padding: str, kernel_size: Sequence[int]) -> tuple[tuple[int, int], ...]:
+    """(before, after) padding per (time, height, width) axis of an explicit padding mode.
+
+    Args:
+        padding: one of `EXPLICIT_PADDINGS`.
+        kernel_size: (d, kh, kw) window of the layer.
+    """
+    if padding == "symmetric":
+        return tuple(((k - 1) // 2, (k - 1) // 2) for k in kernel_size)
+    raise ValueError(
+        f"`padding` must be one of {list(EXPLICIT_PADDINGS)} here. Received: padding={padding!r}"
+    )
+
+
+def output_dims(dims: Sequence[int | None], kernel_size, strides, padding: str) -> list:
+    """Output (frames, height, width) of a 3D window op for any mode of `PADDINGS`."""
+    if padding in TF_PADDINGS:
+        return [
+            output_length(n, k, s, padding)
+            for n, k, s in zip(dims, kernel_size, strides, strict=True)
+        ]
+    pads = explicit_pads(padding, kernel_size)
+    return [
+        None if n is None else output_length(n + sum(p), k, s, "valid")
+        for n, k, s, p in zip(dims, kernel_size, strides, pads, strict=True)
+    ]
+
+
+def pad_explicitly(inputs, kernel_size, padding: str):
+    """Applies an explicit padding mode to a 5-D input; returns it and the op's own padding.
+
+    For `"same"` and `"valid"` the input is returned unchanged with `padding`; for an explicit
+    mode it is zero-padded (one `PAD` op, none when every amount is 0) and the op must then run
+    with `"valid"`.
+    """
+    if padding in TF_PADDINGS:
+        return inputs, padding
+    from keras import ops
+
+    pads = explicit_pads(padding, kernel_size)
+    if any(any(p) for p in pads):
+        inputs = ops.pad(inputs, ((0, 0), *pads, (0, 0)))
+    return inputs, "valid"
 
 
 def output_length(length: int | None, kernel: int, stride: int, padding: str) -> int | None:
@@ -86,14 +149,14 @@ def conv_by_temporal_taps(inputs, kernel, strides, padding: str, conv2d, epilogu
     """Computes a 3D convolution as a sum of 2D convolutions, one per temporal tap.
 
     `out[t] = sum_i conv2d(x[t * st + i - pad_t], kernel[i])`, with frames folded into the batch.
-    This is exact for 'same' and 'valid' padding, and lets TFLite run any 3D convolution with its
+    This is exact for every mode of `PADDINGS`, and lets TFLite run any 3D convolution with its
     2D builtins (DESIGN.md section 2).
 
     Args:
         inputs: `(batch, frames, height, width, channels)` with static non-batch dims.
         kernel: `(d, kh, kw, ...)`; `kernel[i]` is what `conv2d` takes for tap i.
         strides: (st, sh, sw).
-        padding: 'same' or 'valid'.
+        padding: one of `PADDINGS`; an explicit mode pads the 5-D input, then runs 'valid'.
         conv2d: `fn(x4d, kernel2d, strides=(sh, sw), padding=...)`, e.g. `keras.ops.conv`.
         epilogue: optional `fn(y4d)` (bias, activation) applied before unfolding, where
             TensorFlow can fuse it into the 2D convolution.
@@ -102,6 +165,7 @@ def conv_by_temporal_taps(inputs, kernel, strides, padding: str, conv2d, epilogu
 
     depth = kernel.shape[0]
     stride_t, stride_h, stride_w = strides
+    inputs, padding = pad_explicitly(inputs, kernel.shape[:3], padding)
     frames = inputs.shape[1]
     if padding == "same":
         pad = same_padding(frames, depth, stride_t)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from xwisenet_tf.layers.common import conv_by_temporal_taps
+from xwisenet_tf.layers.common import conv_by_temporal_taps, pad_explicitly
 from xwisenet_tf.layers.conv_base import Conv3DBase
 
 
@@ -26,7 +26,8 @@ class FoldedConv3D(Conv3DBase):
         filters: number of output channels N.
         kernel_size: int or (d, kh, kw).
         strides: int or (st, sh, sw).
-        padding: `"same"` or `"valid"`.
+        padding: `"same"`, `"valid"` (TensorFlow's) or `"symmetric"` (PyTorch's
+            `padding=(k - 1) // 2` on both sides of every axis; see `layers/common.py`).
         use_bias: whether to add a bias.
         activation: optional activation applied after the bias (fused inference form).
         kernel_initializer, bias_initializer, kernel_regularizer: as in Keras.
@@ -54,7 +55,8 @@ class FoldedConv3D(Conv3DBase):
 
     def call(self, inputs):
         if self.implementation == "native":
-            outputs = ops.conv(inputs, self.kernel, strides=self.strides, padding=self.padding)
+            inputs, padding = pad_explicitly(inputs, self.kernel_size, self.padding)
+            outputs = ops.conv(inputs, self.kernel, strides=self.strides, padding=padding)
             return self._epilogue(outputs)
         return conv_by_temporal_taps(
             inputs, self.kernel, self.strides, self.padding, ops.conv, self._epilogue

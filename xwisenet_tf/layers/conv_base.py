@@ -8,7 +8,7 @@ from xwisenet_tf.layers.common import (
     check_choice,
     check_padding,
     normalize_triple,
-    output_length,
+    output_dims,
     require_static,
 )
 
@@ -76,10 +76,7 @@ class Conv3DBase(keras.layers.Layer):
         return self.activation(outputs)
 
     def compute_output_shape(self, input_shape):
-        dims = [
-            output_length(n, k, s, self.padding)
-            for n, k, s in zip(input_shape[1:4], self.kernel_size, self.strides, strict=True)
-        ]
+        dims = output_dims(input_shape[1:4], self.kernel_size, self.strides, self.padding)
         return (input_shape[0], *dims, self._output_channels(input_shape))
 
     def get_config(self):

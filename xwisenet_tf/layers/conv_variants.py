@@ -10,7 +10,8 @@
 Every inner convolution is followed by BatchNorm + ReLU (the extra non-linearities the paper
 stresses; `inner_activation=False` leaves them linear, as ShuffleNet V2 and MobileNet V2 keep their
 depthwise convolutions); the last one by BatchNorm and, if `final_activation`, ReLU. A spatial
-stride goes to the spatial conv, a temporal stride to the temporal one.
+stride goes to the spatial conv, a temporal stride to the temporal one. `padding` ("same" or
+PyTorch's "symmetric") goes to every convolution of the stack.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import keras
 from keras import ops
 
 from xwisenet_tf.layers.batch_norm import BatchNorm
-from xwisenet_tf.layers.common import check_choice, normalize_triple, require_static
+from xwisenet_tf.layers.common import check_choice, check_padding, normalize_triple, require_static
 from xwisenet_tf.layers.complexity import layer_macs
 from xwisenet_tf.layers.conv3d import FoldedConv3D
 from xwisenet_tf.layers.depthwise3d import DepthwiseConv3D
@@ -43,6 +44,8 @@ class ConvBNStack(keras.layers.Layer):
         inner_activation: apply ReLU after every other BatchNorm (the paper's X-Conv does).
         temporal_init: `"he"` or `"identity"` (`CentreTapIdentity`) for the kernel of a
             temporal `d x 1 x 1` convolution (ST-Conv, X-Conv).
+        padding: `"same"` (TensorFlow's) or `"symmetric"` (PyTorch's `(k - 1) // 2` on both
+            sides), for every convolution of the stack.
         implementation: `"folded"` (TFLite-friendly production path) or `"reference"` (grouped
             `Conv3D` for depthwise convs, native `Conv3D` for dense ones).
         kernel_regularizer: regulariser for every convolution kernel.
@@ -63,10 +66,12 @@ class ConvBNStack(keras.layers.Layer):
         fused: bool = False,
         inner_activation: bool = True,
         temporal_init: str = "he",
+        padding: str = "same",
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.fused = fused
+        self.padding = check_padding(padding)
         self.filters = filters
         self.kernel_size = normalize_triple(kernel_size, "kernel_size")
         self.strides = normalize_triple(strides, "strides")
@@ -103,6 +108,7 @@ class ConvBNStack(keras.layers.Layer):
             filters,
             kernel_size,
             strides,
+            padding=self.padding,
             use_bias=self.fused,
             kernel_initializer=self._kernel_initializer(kernel_size, "he_normal"),
             kernel_regularizer=self.kernel_regularizer,
@@ -114,6 +120,7 @@ class ConvBNStack(keras.layers.Layer):
         return DepthwiseConv3D(
             kernel_size,
             strides,
+            padding=self.padding,
             use_bias=self.fused,
             # He init over the d*k*k taps of one channel (Keras' fan_in would also count C).
             depthwise_initializer=self._kernel_initializer(
@@ -171,6 +178,7 @@ class ConvBNStack(keras.layers.Layer):
                 "fused": self.fused,
                 "inner_activation": self.inner_activation,
                 "temporal_init": self.temporal_init,
+                "padding": self.padding,
             }
         )
         return config

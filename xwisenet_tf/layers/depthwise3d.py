@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from xwisenet_tf.layers.common import conv_by_temporal_taps, subsample_stride_one
+from xwisenet_tf.layers.common import conv_by_temporal_taps, pad_explicitly, subsample_stride_one
 from xwisenet_tf.layers.conv_base import Conv3DBase
 
 
@@ -28,7 +28,8 @@ class DepthwiseConv3D(Conv3DBase):
     Args:
         kernel_size: int or (d, kh, kw).
         strides: int or (st, sh, sw).
-        padding: `"same"` or `"valid"`, TensorFlow semantics.
+        padding: `"same"`, `"valid"` (TensorFlow's) or `"symmetric"` (PyTorch's
+            `padding=(k - 1) // 2` on both sides of every axis; see `layers/common.py`).
         use_bias: whether to add a per-channel bias.
         activation: optional activation applied after the bias (fused inference form).
         depthwise_initializer, bias_initializer, depthwise_regularizer: as in Keras.
@@ -78,7 +79,8 @@ class DepthwiseConv3D(Conv3DBase):
     def _call_grouped(self, inputs):
         channels = inputs.shape[-1]
         kernel = ops.reshape(self.kernel, (*self.kernel_size, 1, channels))
-        return ops.conv(inputs, kernel, strides=self.strides, padding=self.padding)
+        inputs, padding = pad_explicitly(inputs, self.kernel_size, self.padding)
+        return ops.conv(inputs, kernel, strides=self.strides, padding=padding)
 
     def _call_folded_temporal(self, inputs):
         # A d x 1 x 1 kernel: subsample H, W (exact for a 1-wide kernel under either padding),
@@ -86,13 +88,15 @@ class DepthwiseConv3D(Conv3DBase):
         # A temporal stride is applied by slicing the stride-1 result: TensorFlow's CPU kernel
         # without oneDNN (AMD, older Intel, ARM) rejects unequal row/column strides.
         stride_t, sh, sw = self.strides
+        # An explicit mode pads only the time axis here (the spatial kernel is 1 wide).
+        inputs, padding = pad_explicitly(inputs, self.kernel_size, self.padding)
         x = inputs[:, :, ::sh, ::sw, :] if (sh, sw) != (1, 1) else inputs
         _, frames, height, width, channels = x.shape
         x = ops.reshape(x, (-1, frames, height * width, channels))
         depth = self.kernel_size[0]
         kernel = ops.reshape(self.kernel, (depth, 1, channels, 1))
-        x = ops.depthwise_conv(x, kernel, strides=1, padding=self.padding)
-        x = subsample_stride_one(x, 1, frames, depth, stride_t, self.padding)
+        x = ops.depthwise_conv(x, kernel, strides=1, padding=padding)
+        x = subsample_stride_one(x, 1, frames, depth, stride_t, padding)
         x = self._epilogue(x)
         return ops.reshape(x, (-1, x.shape[1], height, width, channels))
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from xwisenet_tf.layers.common import check_padding, normalize_triple, output_length, require_static
+from xwisenet_tf.layers.common import (
+    TF_PADDINGS,
+    check_padding,
+    explicit_pads,
+    normalize_triple,
+    output_dims,
+    require_static,
+)
 
 
 @keras.saving.register_keras_serializable(package="xwisenet_tf")
@@ -15,6 +22,12 @@ class FoldedMaxPool3D(keras.layers.Layer):
     The max over a d x k x k box equals the max over d of the maxes over k x k, so the result is
     exactly `MaxPool3D`'s; TFLite runs it with `MAX_POOL_2D` (its `MaxPool3D` needs Flex ops,
     DESIGN.md section 2). Used after the stems of XwiseNet (3x3x3, stride 2) and 3D-ResNet.
+
+    Args:
+        pool_size: int or (d, kh, kw).
+        strides: int or (st, sh, sw).
+        padding: `"same"`, `"valid"` (TensorFlow's) or `"symmetric"`: PyTorch's
+            `MaxPool3d(padding=(k - 1) // 2)`, which pads with -inf.
 
     Input shape:
         `(batch, frames, height, width, channels)`, static non-batch dims.
@@ -32,20 +45,21 @@ class FoldedMaxPool3D(keras.layers.Layer):
         require_static(input_shape, self.name)
 
     def call(self, inputs):
+        padding = self.padding
+        if padding not in TF_PADDINGS:
+            inputs = _replicate_edges(inputs, explicit_pads(padding, self.pool_size))
+            padding = "valid"
         _, frames, height, width, channels = inputs.shape
         (pd, ph, pw), (sd, sh, sw) = self.pool_size, self.strides
         x = ops.reshape(inputs, (-1, height, width, channels))
-        x = ops.max_pool(x, (ph, pw), strides=(sh, sw), padding=self.padding)
+        x = ops.max_pool(x, (ph, pw), strides=(sh, sw), padding=padding)
         out_h, out_w = x.shape[1], x.shape[2]
         x = ops.reshape(x, (-1, frames, out_h * out_w, channels))
-        x = ops.max_pool(x, (pd, 1), strides=(sd, 1), padding=self.padding)
+        x = ops.max_pool(x, (pd, 1), strides=(sd, 1), padding=padding)
         return ops.reshape(x, (-1, x.shape[1], out_h, out_w, channels))
 
     def compute_output_shape(self, input_shape):
-        dims = [
-            output_length(n, k, s, self.padding)
-            for n, k, s in zip(input_shape[1:4], self.pool_size, self.strides, strict=True)
-        ]
+        dims = output_dims(input_shape[1:4], self.pool_size, self.strides, self.padding)
         return (input_shape[0], *dims, input_shape[-1])
 
     def get_config(self):
@@ -54,3 +68,21 @@ class FoldedMaxPool3D(keras.layers.Layer):
             {"pool_size": self.pool_size, "strides": self.strides, "padding": self.padding}
         )
         return config
+
+
+def _replicate_edges(inputs, pads):
+    """Pads (time, height, width) by repeating the edge values, `pads` = (before, after) per axis.
+
+    For a max pool this equals PyTorch's -inf padding whenever every pad is below the window
+    (`(k - 1) // 2 < k`): a window that covers a copy of an edge value also covers the edge
+    value itself. It avoids an infinite constant, which int8 quantisation cannot represent.
+    """
+    for axis, (before, after) in enumerate(pads, start=1):
+        if not before and not after:
+            continue
+        length = inputs.shape[axis]
+        first = ops.take(inputs, [0] * before, axis=axis) if before else None
+        last = ops.take(inputs, [length - 1] * after, axis=axis) if after else None
+        parts = [p for p in (first, inputs, last) if p is not None]
+        inputs = ops.concatenate(parts, axis=axis)
+    return inputs

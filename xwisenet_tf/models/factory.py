@@ -32,7 +32,8 @@ def get_model(
         classifier_activation: "softmax" (default) or None for logits.
         **overrides: fields of the preset's spec (`XwiseNetSpec` or `ResNet3DSpec`): conv_type,
             block, block_position, block_stages, context_pooling, width, temporal_strides,
-            dropout, implementation, inner_activation, temporal_init (XwiseNet), shortcut.
+            dropout, implementation, inner_activation, temporal_init (XwiseNet), shortcut,
+            padding ("same" or PyTorch's "symmetric").
 
     Raises:
         ValueError: unknown preset, option or value; the message names it and the allowed values.

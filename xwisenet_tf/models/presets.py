@@ -32,6 +32,9 @@ RESNET_LAYOUTS = {
 }
 RESNET_STAGE_CHANNELS = (64, 128, 256, 512)
 SHORTCUTS = ("A", "B")
+# "same": TensorFlow's (the paper's models, trained here); "symmetric": PyTorch's padding=(k-1)//2,
+# for the presets that mirror a PyTorch repository, so its pretrained weights give its outputs.
+MODEL_PADDINGS = ("same", "symmetric")
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class XwiseNetSpec:
             sec. III-A); False leaves them linear, as ShuffleNet V2 does.
         temporal_init: "he" or "identity": the units' temporal kernels start as a pass-through,
             so every X-Conv starts as a 2D depthwise separable convolution (sec. I).
+        padding: of the stem conv, stem pool and every unit convolution: "same" (TensorFlow's)
+            or "symmetric" (PyTorch's, as Efficient-3DCNNs; needed for its weights).
     """
 
     width: float = 1.5
@@ -69,6 +74,7 @@ class XwiseNetSpec:
     implementation: str = "folded"
     inner_activation: bool = True
     temporal_init: str = "he"
+    padding: str = "same"
 
     def validate(self) -> XwiseNetSpec:
         check_choice(self.width, tuple(STAGE_CHANNELS), "width")
@@ -79,6 +85,7 @@ class XwiseNetSpec:
         check_choice(self.implementation, IMPLEMENTATIONS, "implementation")
         check_choice(self.temporal_init, TEMPORAL_INITS, "temporal_init")
         check_choice(self.inner_activation, (True, False), "inner_activation")
+        check_choice(self.padding, MODEL_PADDINGS, "padding")
         stages = tuple(self.block_stages)
         if not set(stages) <= set(XWISENET_STAGES) or len(set(stages)) != len(stages):
             raise ValueError(
@@ -109,6 +116,8 @@ class ResNet3DSpec:
         temporal_strides: temporal stride of the stem max pool and of stages 2, 3, 4.
         dropout: dropout rate before the classifier.
         implementation: "folded" or "reference".
+        padding: of the stem conv, stem pool and every block convolution: "same" (TensorFlow's)
+            or "symmetric" (PyTorch's, as 3D-ResNets-PyTorch; needed for its weights).
     """
 
     depth: int = 18
@@ -117,11 +126,13 @@ class ResNet3DSpec:
     temporal_strides: tuple[int, int, int, int] = (2, 2, 2, 2)
     dropout: float = 0.0
     implementation: str = "folded"
+    padding: str = "symmetric"
 
     def validate(self) -> ResNet3DSpec:
         check_choice(self.depth, tuple(RESNET_LAYOUTS), "depth")
         check_choice(self.conv_type, CONV_TYPES, "conv_type")
         check_choice(self.shortcut, SHORTCUTS, "shortcut")
+        check_choice(self.padding, MODEL_PADDINGS, "padding")
         check_choice(self.implementation, IMPLEMENTATIONS, "implementation")
         _check_strides(self.temporal_strides, 4, "temporal_strides")
         _check_dropout(self.dropout)
@@ -150,8 +161,14 @@ PRESETS: dict[str, XwiseNetSpec | ResNet3DSpec] = {
     "xwisenet-simple": XwiseNetSpec(block=None),
     # Frames halved by the stem pool (as in Efficient-3DCNNs): 0.74 G MACs, ~1.5-2x faster.
     "xwisenet-fast": XwiseNetSpec(temporal_strides=(2, 1, 1, 1)),
+    # Efficient-3DCNNs' 3D ShuffleNet V2: linear depthwise convs, PyTorch padding.
     "shufflenet3d-1.0x": XwiseNetSpec(
-        width=1.0, conv_type="dw", block=None, temporal_strides=(2, 2, 2, 2)
+        width=1.0,
+        conv_type="dw",
+        block=None,
+        temporal_strides=(2, 2, 2, 2),
+        inner_activation=False,
+        padding="symmetric",
     ),
     "resnet3d-18": ResNet3DSpec(depth=18),
     "resnet3d-34": ResNet3DSpec(depth=34),

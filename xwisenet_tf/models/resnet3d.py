@@ -33,9 +33,16 @@ def build_resnet3d(
     kind, repeats = RESNET_LAYOUTS[spec.depth]
     inputs = keras.Input(shape=tuple(input_shape), name="clips")
     x = TraditionalConv3D(
-        64, 7, strides=(1, 2, 2), implementation=spec.implementation, name="stem_conv"
+        64,
+        7,
+        strides=(1, 2, 2),
+        implementation=spec.implementation,
+        padding=spec.padding,
+        name="stem_conv",
     )(inputs)
-    x = FoldedMaxPool3D(3, strides=(spec.temporal_strides[0], 2, 2), name="stem_pool")(x)
+    x = FoldedMaxPool3D(
+        3, strides=(spec.temporal_strides[0], 2, 2), padding=spec.padding, name="stem_pool"
+    )(x)
     for stage, (planes, count) in enumerate(zip(RESNET_STAGE_CHANNELS, repeats, strict=True), 1):
         for unit in range(1, count + 1):
             if stage > 1 and unit == 1:
@@ -62,6 +69,7 @@ def _variant(spec, filters, strides, final_activation, name):
         strides=strides,
         final_activation=final_activation,
         implementation=spec.implementation,
+        padding=spec.padding,
     )
 
 
@@ -76,6 +84,7 @@ def _shortcut(x, filters, strides, spec, prefix):
         strides=strides,
         final_activation=False,
         implementation=spec.implementation,
+        padding=spec.padding,
         name=f"{prefix}_shortcut",
     )(x)
 

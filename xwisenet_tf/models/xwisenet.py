@@ -38,9 +38,16 @@ def build_xwisenet(
     """
     inputs = keras.Input(shape=tuple(input_shape), name="clips")
     x = TraditionalConv3D(
-        STEM_CHANNELS, 3, strides=(1, 2, 2), implementation=spec.implementation, name="stem_conv"
+        STEM_CHANNELS,
+        3,
+        strides=(1, 2, 2),
+        implementation=spec.implementation,
+        padding=spec.padding,
+        name="stem_conv",
     )(inputs)
-    x = FoldedMaxPool3D(3, strides=(spec.temporal_strides[0], 2, 2), name="stem_pool")(x)
+    x = FoldedMaxPool3D(
+        3, strides=(spec.temporal_strides[0], 2, 2), padding=spec.padding, name="stem_pool"
+    )(x)
     if spec.block and 1 in spec.block_stages:
         x = _context_block(spec, "stage1")(x)
 
@@ -77,6 +84,7 @@ def _branch_conv(spec: XwiseNetSpec, filters: int, strides, name: str):
         implementation=spec.implementation,
         inner_activation=spec.inner_activation,
         temporal_init=spec.temporal_init,
+        padding=spec.padding,
     )
 
 
