@@ -158,8 +158,14 @@ def check_file(path: str, predictor=None) -> tuple[str, str]:
         return "unexpected", f"{type(e).__name__}: {e}"
 
 
-def _worker(connection, model: str | None, memory_limit_mb: int) -> None:
+def _worker(connection, model: str | None, memory_limit_mb: int, check: str | None) -> None:
+    import importlib
     import resource
+
+    check_fn = check_file
+    if check:  # "module:function", for the harness's own tests
+        module, name = check.split(":")
+        check_fn = getattr(importlib.import_module(module), name)
 
     if memory_limit_mb:
         limit = memory_limit_mb * 2**20
@@ -174,17 +180,17 @@ def _worker(connection, model: str | None, memory_limit_mb: int) -> None:
         path = connection.recv()
         if path is None:
             return
-        outcome, message = check_file(path, predictor)
+        outcome, message = check_fn(path, predictor)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         connection.send((outcome, message, peak))
 
 
 class _Worker:
-    def __init__(self, model, memory_limit_mb, start_timeout):
+    def __init__(self, model, memory_limit_mb, start_timeout, check=None):
         context = multiprocessing.get_context("spawn")
         self.connection, child = context.Pipe()
         self.process = context.Process(
-            target=_worker, args=(child, model, memory_limit_mb), daemon=True
+            target=_worker, args=(child, model, memory_limit_mb, check), daemon=True
         )
         self.process.start()
         child.close()
@@ -195,14 +201,12 @@ class _Worker:
     def run(self, path: str, timeout: float) -> tuple[str, str, float]:
         try:
             self.connection.send(path)
-            if self.connection.poll(timeout):
-                return self.connection.recv()
-        except (EOFError, OSError, BrokenPipeError):
-            pass
-        if self.process.is_alive():
-            return "timeout", f"no result after {timeout} s", 0.0
-        self.process.join()
-        return "crash", f"worker died (exit code {self.process.exitcode})", 0.0
+            if not self.connection.poll(timeout):
+                return "timeout", f"no result after {timeout} s", 0.0
+            return self.connection.recv()
+        except (EOFError, OSError):
+            self.process.join(10)
+            return "crash", f"worker died (exit code {self.process.exitcode})", 0.0
 
     def stop(self):
         if self.process.is_alive():
@@ -217,6 +221,7 @@ def run_harness(
     budget: float | None = 60.0,
     memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB,
     start_timeout: float = 120.0,
+    _check: str | None = None,
 ) -> list[Outcome]:
     """Runs every case (until `budget` seconds have passed) in a worker process.
 
@@ -243,7 +248,7 @@ def run_harness(
             with open(path, "wb") as f:
                 f.write(case.data)
             if worker is None:
-                worker = _Worker(model, memory_limit_mb, start_timeout)
+                worker = _Worker(model, memory_limit_mb, start_timeout, _check)
             tic = time.monotonic()
             outcome, message, peak = worker.run(path, timeout)
             if outcome in ("timeout", "crash"):
