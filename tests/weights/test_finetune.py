@@ -1,0 +1,66 @@
+"""Fine-tuning from imported weights: `load_init_checkpoint` and ``train --init_checkpoint``."""
+
+import keras
+import numpy as np
+import pytest
+
+from tests.weights.torch_names import export_state_dict
+from xwisenet_tf.models import get_model
+from xwisenet_tf.training.errors import TrainingError
+from xwisenet_tf.weights import import_file
+from xwisenet_tf.weights.finetune import InitCheckpointError, load_init_checkpoint
+
+TINY = {"width": 0.5, "stage_repeats": (1, 2, 1)}
+CLIP = (8, 32, 32, 3)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """A `.keras` written by the importer from a (tiny) Efficient-3DCNNs state dict, 10 classes."""
+    from xwisenet_tf.models.presets import resolve_spec
+
+    source = get_model("shufflenet3d-1.0x", 10, input_shape=CLIP, **TINY)
+    rng = np.random.default_rng(3)
+    for weight in source.weights:  # far from any fresh initialisation
+        weight.assign(rng.uniform(0.5, 1.5, weight.shape))
+    spec = resolve_spec("shufflenet3d-1.0x", **TINY)
+    directory = tmp_path_factory.mktemp("finetune")
+    np.savez(directory / "tiny.npz", **export_state_dict(source, spec, "e3d"))
+    path = str(directory / "tiny.keras")
+    import_file("e3d", "shufflenet3d-1.0x", str(directory / "tiny.npz"), path, None, CLIP, TINY)
+    return path
+
+
+def _weights_by_layer(model):
+    return {
+        layer.name: [np.asarray(w) for w in layer.weights]
+        for layer in model.layers
+        if layer.weights
+    }
+
+
+def test_everything_but_the_classifier_is_loaded(checkpoint):
+    saved = _weights_by_layer(keras.models.load_model(checkpoint, compile=False))
+    model = get_model("shufflenet3d-1.0x", 3, input_shape=(4, 48, 48, 3), **TINY)
+    assert load_init_checkpoint(model, checkpoint) == sum(
+        len(w) for name, w in saved.items() if name != "predictions"
+    )
+    for name, weights in _weights_by_layer(model).items():
+        if name == "predictions":
+            assert weights[0].shape == (1024, 3)
+            continue
+        for ours, theirs in zip(weights, saved[name], strict=True):
+            np.testing.assert_array_equal(ours, theirs)
+
+
+def test_another_architecture_is_a_clear_error_and_changes_nothing(checkpoint):
+    model = get_model("shufflenet3d-1.0x", 3, input_shape=CLIP, width=1.0, stage_repeats=(1, 2, 1))
+    before = [np.asarray(w).copy() for w in model.weights]
+    with pytest.raises(InitCheckpointError, match="stage2_unit1_left_dwconv") as error:
+        load_init_checkpoint(model, checkpoint)
+    assert isinstance(error.value, TrainingError)  # train.py prints it as one line
+    assert "architecture" in str(error.value)
+    for weight, value in zip(model.weights, before, strict=True):
+        np.testing.assert_array_equal(np.asarray(weight), value)
+    with pytest.raises(InitCheckpointError, match="not found"):
+        load_init_checkpoint(model, checkpoint + ".missing")

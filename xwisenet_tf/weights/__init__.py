@@ -1,0 +1,36 @@
+"""Pretrained weights from the PyTorch video zoos, and fine-tuning from them.
+
+- `import_file` / `build_pretrained` / `import_state_dict`: a PyTorch state dict (`.npz`, or
+  `.pth` when torch is installed) of Efficient-3DCNNs' 3D ShuffleNet V2 (format "e3d",
+  `shufflenet3d-*` presets) or of 3D-ResNets-PyTorch (format "hara", `resnet3d-*`, shortcut A
+  or B) into the matching preset, by name, all or nothing.
+- `load_init_checkpoint`: a saved `.keras` model's weights into a model with another classifier
+  (``train.py --init_checkpoint``).
+
+CLI: ``python -m xwisenet_tf.weights import --format e3d --preset shufflenet3d-1.0x --input
+model.npz --output model.keras``. Where torch is installed, a downloaded `.pth` becomes an
+`.npz` with::
+
+    import numpy as np, torch; sd = torch.load("model.pth", map_location="cpu")
+    np.savez("model.npz", **{k: v.numpy() for k, v in sd.get("state_dict", sd).items()})
+"""
+
+from xwisenet_tf.weights.errors import WeightImportError
+from xwisenet_tf.weights.importer import (
+    FORMATS,
+    ImportReport,
+    build_pretrained,
+    import_file,
+    import_state_dict,
+)
+from xwisenet_tf.weights.state_dict import load_state_dict
+
+__all__ = [
+    "FORMATS",
+    "ImportReport",
+    "WeightImportError",
+    "build_pretrained",
+    "import_file",
+    "import_state_dict",
+    "load_state_dict",
+]

@@ -1,0 +1,75 @@
+"""Efficient-3DCNNs' 3D ShuffleNet V2 (Köpüklü et al., `models/shufflenetv2.py`) -> `shufflenet3d-*`.
+
+Its module names and ours, unit `i` counted over all stages from 0 (`features.<i>`):
+
+    conv1.0 / conv1.1                  stem_conv (conv, BN, ReLU)
+    features.<i>.banch1.0-3            stage<s>_unit1_left_dwconv  (downsample units: dw, BN, pw, BN)
+    features.<i>.banch2.0-1            stage<s>_unit<u>_pw         (pw, BN)
+    features.<i>.banch2.3-6            stage<s>_unit<u>_dwconv     (dw, BN, pw, BN)
+    conv_last.0 / conv_last.1          head_conv
+    classifier.1                       predictions (classifier.0 is the dropout)
+
+The reference has no ReLU after the depthwise BatchNorms and pads every strided layer by 1 on both
+sides: the presets set `inner_activation=False` and `padding="symmetric"`.
+"""
+
+from __future__ import annotations
+
+from xwisenet_tf.models.presets import XwiseNetSpec
+from xwisenet_tf.weights.errors import WeightImportError
+from xwisenet_tf.weights.mapping import Target, dense_targets, get_layer, stack_targets
+
+HEAD = "classifier.1"
+REQUIRED = {"conv_type": "dw", "block": None, "inner_activation": False, "padding": "symmetric"}
+
+
+def check_spec(spec) -> None:
+    """Raises a WeightImportError unless `spec` is a 3D ShuffleNet V2 as Efficient-3DCNNs'."""
+    if not isinstance(spec, XwiseNetSpec):
+        raise WeightImportError(
+            "Format 'e3d' (Efficient-3DCNNs ShuffleNet V2) needs a 'shufflenet3d-*' preset; "
+            f"received a {type(spec).__name__}."
+        )
+    wrong = {k: getattr(spec, k) for k, v in REQUIRED.items() if getattr(spec, k) != v}
+    if wrong:
+        raise WeightImportError(
+            f"Format 'e3d' needs a model with {REQUIRED}; this one has {wrong}, so the weights "
+            "would not give the reference's outputs."
+        )
+
+
+def num_classes(state: dict) -> int | None:
+    """The classifier outputs of the state dict, or None if it has no classifier."""
+    weight = state.get(f"{HEAD}.weight")
+    return None if weight is None else int(weight.shape[0])
+
+
+def targets(model, spec: XwiseNetSpec, include_head: bool = True) -> list[Target]:
+    """Every (PyTorch name -> Keras variable) pair of a `shufflenet3d-*` model."""
+    found = stack_targets(model, "stem_conv", [("conv1.0", "conv1.1", False)])
+    index = 0
+    for stage, repeats in enumerate(spec.stage_repeats, start=2):
+        for unit in range(1, repeats + 1):
+            prefix, torch_prefix = f"stage{stage}_unit{unit}", f"features.{index}"
+            if unit == 1:
+                found += _dw_pw(model, f"{prefix}_left_dwconv", f"{torch_prefix}.banch1", 0)
+            found += stack_targets(
+                model,
+                f"{prefix}_pw",
+                [(f"{torch_prefix}.banch2.0", f"{torch_prefix}.banch2.1", False)],
+            )
+            found += _dw_pw(model, f"{prefix}_dwconv", f"{torch_prefix}.banch2", 3)
+            index += 1
+    found += stack_targets(model, "head_conv", [("conv_last.0", "conv_last.1", False)])
+    if include_head:
+        found += dense_targets(HEAD, get_layer(model, "predictions"))
+    return found
+
+
+def _dw_pw(model, layer_name: str, branch: str, first: int) -> list[Target]:
+    """A DW-Conv (`nn.Sequential` items first..first+3: dw conv, BN, pw conv, BN)."""
+    steps = [
+        (f"{branch}.{first}", f"{branch}.{first + 1}", True),
+        (f"{branch}.{first + 2}", f"{branch}.{first + 3}", False),
+    ]
+    return stack_targets(model, layer_name, steps)

@@ -1,0 +1,7 @@
+"""The error of the weight importer: a message naming the file and the tensors at fault."""
+
+from __future__ import annotations
+
+
+class WeightImportError(ValueError):
+    """A state dict that cannot be read or does not fit the model; nothing has been written."""

@@ -1,0 +1,106 @@
+"""Which PyTorch tensor fills which Keras variable, and how its layout changes on the way.
+
+PyTorch keeps a convolution kernel as `(out, in / groups, kT, kH, kW)`, Keras as
+`(kT, kH, kW, in, out)` (`FoldedConv3D`) or `(kT, kH, kW, channels, 1)` (`DepthwiseConv3D`), a
+linear layer as `(out, in)` against Keras' `(in, out)`. BatchNorm's `weight`, `bias`,
+`running_mean`, `running_var` are Keras' `gamma`, `beta`, `moving_mean`, `moving_variance`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from xwisenet_tf.weights.errors import WeightImportError
+
+# Axes taking a PyTorch array to the Keras layout.
+LAYOUTS = {
+    "conv": (2, 3, 4, 1, 0),
+    "depthwise": (2, 3, 4, 0, 1),
+    "dense": (1, 0),
+    "vector": (0,),
+}
+_BATCH_NORM = (
+    ("weight", "gamma"),
+    ("bias", "beta"),
+    ("running_mean", "moving_mean"),
+    ("running_var", "moving_variance"),
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One Keras variable and the PyTorch tensor (name, layout) that fills it."""
+
+    torch_name: str
+    variable: object
+    layout: str
+
+    def convert(self, array: np.ndarray) -> np.ndarray:
+        """The PyTorch `array` in the Keras layout (a copy, float32)."""
+        axes = LAYOUTS[self.layout]
+        if array.ndim != len(axes):
+            return array  # wrong rank: reported as a shape mismatch by the caller
+        return np.ascontiguousarray(np.transpose(array, axes), dtype="float32")
+
+
+def conv_targets(prefix: str, conv, depthwise: bool = False) -> list[Target]:
+    """`<prefix>.weight` (and `.bias` if the Keras conv has one) of a 3D convolution."""
+    targets = [Target(f"{prefix}.weight", conv.kernel, "depthwise" if depthwise else "conv")]
+    if conv.bias is not None:
+        targets.append(Target(f"{prefix}.bias", conv.bias, "vector"))
+    return targets
+
+
+def batch_norm_targets(prefix: str, norm) -> list[Target]:
+    """The four tensors of a PyTorch `BatchNorm3d` named `prefix`."""
+    return [
+        Target(f"{prefix}.{ours}", getattr(norm, theirs), "vector") for ours, theirs in _BATCH_NORM
+    ]
+
+
+def dense_targets(prefix: str, dense) -> list[Target]:
+    """`<prefix>.weight` and `<prefix>.bias` of a PyTorch `Linear`."""
+    return [
+        Target(f"{prefix}.weight", dense.kernel, "dense"),
+        Target(f"{prefix}.bias", dense.bias, "vector"),
+    ]
+
+
+def stack_targets(model, layer_name: str, steps) -> list[Target]:
+    """Targets of a `ConvBNStack` layer: `steps` = [(conv prefix, BN prefix, depthwise), ...].
+
+    Raises:
+        WeightImportError: the model has no such layer, or it is a fused (BatchNorm-folded)
+            inference model, or the steps do not match its convolutions.
+    """
+    layer = get_layer(model, layer_name)
+    if getattr(layer, "fused", False):
+        raise WeightImportError(
+            f"Layer '{layer_name}' has its BatchNorms folded (an optimised inference model); "
+            "import into a model built by `get_model`."
+        )
+    if len(layer.convs) != len(steps):
+        raise WeightImportError(
+            f"Layer '{layer_name}' has {len(layer.convs)} convolutions; the state dict "
+            f"describes {len(steps)} ({[s[0] for s in steps]})."
+        )
+    targets = []
+    for (conv_prefix, bn_prefix, depthwise), conv, norm in zip(
+        steps, layer.convs, layer.norms, strict=True
+    ):
+        targets += conv_targets(conv_prefix, conv, depthwise)
+        targets += batch_norm_targets(bn_prefix, norm)
+    return targets
+
+
+def get_layer(model, name: str):
+    """`model.get_layer(name)` with an error naming the model and the layer."""
+    try:
+        return model.get_layer(name)
+    except ValueError as error:
+        raise WeightImportError(
+            f"Model '{model.name}' has no layer '{name}': it is not the architecture of the "
+            "state dict's format."
+        ) from error
