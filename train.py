@@ -118,6 +118,12 @@ flags.DEFINE_integer(
     None,
     "0 silent, 1 progress bar, 2 one line per epoch (default: 1 on a terminal, else 2).",
 )
+flags.DEFINE_string(
+    "init_checkpoint",
+    None,
+    "Fine-tune: a .keras model (e.g. from `python -m xwisenet_tf.weights import`) whose "
+    "weights, all but the classifier's, start the run (same --model and options).",
+)
 
 
 def main(argv: list[str]) -> int:
@@ -160,6 +166,7 @@ def main(argv: list[str]) -> int:
                 dataset_options=cli.parse_options(FLAGS.dataset_option, "dataset_option"),
                 evaluate_test=FLAGS.evaluate_test,
                 verbose=FLAGS.verbose,
+                init_checkpoint=FLAGS.init_checkpoint,
             )
         )
 

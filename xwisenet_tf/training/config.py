@@ -113,6 +113,9 @@ class TrainConfig:
             recognition protocol (sec. IV-C) and write ``eval_test.json``.
         verbose: Keras verbosity: ``None`` (progress bar on a terminal, one line per epoch
             otherwise), 0, 1 or 2.
+        init_checkpoint: A ``.keras`` model (e.g. from ``python -m xwisenet_tf.weights
+            import``) whose weights start the run, all but the classifier's (fine-tuning,
+            `xwisenet_tf.weights.load_init_checkpoint`); ``None`` trains from scratch.
     """
 
     dataset: str = "kth"
@@ -148,6 +151,7 @@ class TrainConfig:
     dataset_options: dict[str, Any] = field(default_factory=dict)
     evaluate_test: bool = True
     verbose: int | None = None
+    init_checkpoint: str | None = None
 
     def validate(self) -> TrainConfig:
         """Checks values that need no data or TensorFlow; returns ``self``.

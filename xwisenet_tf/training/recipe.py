@@ -156,6 +156,10 @@ def train(config: TrainConfig, callbacks: list | None = None) -> TrainResult:
     with _dtype_policy(_policy_name(config)):
         with strategy.scope():
             model = _build_model(config, len(class_names))
+            if config.init_checkpoint:  # fine-tuning: every weight but the classifier's
+                from xwisenet_tf.weights.finetune import load_init_checkpoint
+
+                load_init_checkpoint(model, config.init_checkpoint)
             compile_recipe(
                 model,
                 config.epochs * steps,
