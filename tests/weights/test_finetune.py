@@ -64,3 +64,30 @@ def test_another_architecture_is_a_clear_error_and_changes_nothing(checkpoint):
         np.testing.assert_array_equal(np.asarray(weight), value)
     with pytest.raises(InitCheckpointError, match="not found"):
         load_init_checkpoint(model, checkpoint + ".missing")
+
+
+def test_training_starts_from_the_checkpoint_with_a_new_classifier(checkpoint, tmp_path):
+    from tests.training.conftest import SYNTHETIC_OPTIONS
+    from xwisenet_tf.training import TrainConfig, train
+
+    saved = _weights_by_layer(keras.models.load_model(checkpoint, compile=False))
+    at_start = {}
+
+    class WeightsAtStart(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            at_start.update(_weights_by_layer(self.model))
+
+    config = TrainConfig(
+        dataset="synthetic", data_dir=str(tmp_path / "data"),
+        dataset_options=dict(SYNTHETIC_OPTIONS), model="shufflenet3d-1.0x",
+        model_dir=str(tmp_path / "run"), model_overrides=dict(TINY), epochs=1, steps_per_epoch=1,
+        batch_size=4, num_frames=8, image_size=32, validation="none", evaluate_test=False,
+        verbose=0, init_checkpoint=checkpoint,
+    )  # fmt: skip
+    train(config, callbacks=[WeightsAtStart()])
+    assert at_start["predictions"][0].shape == (1024, 6)  # the synthetic task's 6 classes
+    assert set(at_start) == set(saved)
+    for name, weights in at_start.items():
+        if name != "predictions":
+            for ours, theirs in zip(weights, saved[name], strict=True):
+                np.testing.assert_array_equal(ours, theirs)
