@@ -143,3 +143,16 @@ def test_reference_implementation_gives_the_same_model_outputs(rng):
     np.testing.assert_allclose(
         reference.predict(x, verbose=0), folded.predict(x, verbose=0), atol=1e-5
     )
+
+
+def test_presets_that_mirror_pytorch_pad_symmetrically():
+    from xwisenet_tf.models.presets import resolve_spec
+
+    for name in list_models():
+        expected = "same" if name.startswith("xwisenet") else "symmetric"  # the paper's: same
+        assert resolve_spec(name).padding == expected, name
+        model = get_model(name, 3, input_shape=(4, 32, 32, 3))
+        assert model.get_layer("stem_pool").padding == expected, name
+    # ShuffleNet V2 keeps its depthwise convs linear; the paper's X-Conv has its ReLUs.
+    assert resolve_spec("shufflenet3d-1.0x").inner_activation is False
+    assert resolve_spec("xwisenet").inner_activation is True
