@@ -84,3 +84,28 @@ def test_cli_names_a_missing_file_and_a_pth_without_torch(tmp_path, capsys):
     assert main([*args, str(tmp_path / "m.keras"), "--input", str(pth)]) == 1
     assert "model.pth" in capsys.readouterr().err
     assert not (tmp_path / "m.keras").exists()
+
+
+def test_a_state_dict_of_the_other_format_is_named_as_such():
+    from xwisenet_tf.weights import build_pretrained
+
+    model, spec = _shufflenet(width=0.5)
+    state = export_state_dict(model, spec, "e3d")
+    with pytest.raises(WeightImportError, match=r"no classifier 'fc\.weight'.*conv1\.0\.weight"):
+        build_pretrained("hara", "resnet3d-18", state, input_shape=CLIP)
+
+
+def test_another_number_of_classes_gets_a_new_classifier():
+    from xwisenet_tf.weights import build_pretrained
+
+    model, spec = _shufflenet(width=0.5, num_classes=5)
+    state = export_state_dict(model, spec, "e3d")
+    imported, report = build_pretrained(
+        "e3d", "shufflenet3d-1.0x", state, 3, CLIP, overrides={"width": 0.5}
+    )
+    assert not report.head_imported and report.tensors == len(state) - 2
+    assert imported.get_layer("predictions").kernel.shape == (1024, 3)
+    np.testing.assert_array_equal(
+        np.asarray(imported.get_layer("head_conv").convs[0].kernel),
+        np.asarray(model.get_layer("head_conv").convs[0].kernel),
+    )

@@ -148,8 +148,11 @@ def build_pretrained(
     found = module.num_classes(state)
     if num_classes is None:
         if found is None:
+            first = ", ".join(list(state)[:3])
             raise WeightImportError(
-                f"The state dict has no classifier ('{module.HEAD}.weight'); pass num_classes."
+                f"The state dict has no classifier '{module.HEAD}.weight' of format '{format}' "
+                f"({FORMAT_NAMES[format]}); its first tensors are {first}. Is it another "
+                "format or architecture? (For a backbone without classifier, pass num_classes.)"
             )
         num_classes = found
     model = get_model(preset, num_classes, input_shape, classifier_activation, **overrides)
@@ -159,7 +162,14 @@ def build_pretrained(
         format=format,
         preset=preset,
         tensors=tensors,
-        parameters=int(sum(np.size(state[n]) for n in state if not n.endswith(IGNORED_SUFFIXES))),
+        parameters=int(
+            sum(
+                np.size(state[name])
+                for name in state
+                if not name.endswith(IGNORED_SUFFIXES)
+                and (include_head or not name.startswith(f"{module.HEAD}."))
+            )
+        ),
         num_classes=num_classes,
         head_imported=include_head,
         overrides=overrides,
