@@ -168,3 +168,32 @@ def test_identity_temporal_init_starts_as_the_spatial_convolution(conv_type, rng
     np.testing.assert_allclose(y, np.asarray(layer.convs[0](x)), atol=1e-6)
     with pytest.raises(ValueError, match="temporal_init.*'zeros'"):
         make_conv(conv_type, 4, name="d", temporal_init="zeros")
+
+
+def test_xconv_with_the_relu_between_2d_and_1d_only(rng):
+    """`inner_activation="first"`: ReLU after the spatial depthwise conv, none after the
+    temporal one (the 2D-1D non-linearity of sec. I)."""
+    x = rng.standard_normal((2, 5, 6, 6, 4)).astype("float32")
+    layer = XwiseConv3D(5, inner_activation="first")
+    layer(x)
+    _randomize_batch_norms(layer, rng)
+    spatial, temporal, pointwise = (np.asarray(c.kernel) for c in layer.convs)
+    y = relu(_bn(layer.norms[0], conv3d(x, spatial, depthwise=True)))
+    y = _bn(layer.norms[1], conv3d(y, temporal, depthwise=True))
+    y = relu(_bn(layer.norms[2], conv3d(y, pointwise)))
+    np.testing.assert_allclose(np.asarray(layer(x, training=False)), y, atol=1e-4)
+    with pytest.raises(ValueError, match="inner_activation.*'last'"):
+        XwiseConv3D(5, inner_activation="last")
+
+
+def test_centred_depthwise_init_keeps_the_centre_tap_dominant():
+    layer = XwiseConv3D(8, depthwise_init="centred")
+    layer(np.zeros((1, 4, 6, 6, 64), "float32"))
+    spatial, temporal = (np.asarray(c.kernel) for c in layer.convs[:2])
+    centre_s, centre_t = spatial[0, 1, 1, :, 0], temporal[1, 0, 0, :, 0]
+    assert abs(centre_s.mean() - 1.0) < 0.1 and abs(centre_t.mean() - 1.0) < 0.15
+    others = np.delete(spatial.reshape(9, 64), 4, axis=0)
+    # He noise (std sqrt(2/9) for 3x3 taps) scaled by 0.3
+    assert 0.1 < others.std() < 0.18 and abs(others.mean()) < 0.03
+    config = XwiseConv3D.from_config(layer.get_config()).get_config()
+    assert config["depthwise_init"] == "centred"

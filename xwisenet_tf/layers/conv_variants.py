@@ -24,11 +24,13 @@ from xwisenet_tf.layers.common import check_choice, check_padding, normalize_tri
 from xwisenet_tf.layers.complexity import layer_macs
 from xwisenet_tf.layers.conv3d import FoldedConv3D
 from xwisenet_tf.layers.depthwise3d import DepthwiseConv3D
-from xwisenet_tf.layers.initializers import CentreTapIdentity
+from xwisenet_tf.layers.initializers import CentredDepthwise, CentreTapIdentity
 
 CONV_TYPES = ("traditional", "st", "dw", "xwise")
 IMPLEMENTATIONS = ("folded", "reference")
 TEMPORAL_INITS = ("he", "identity")
+DEPTHWISE_INITS = ("he", "centred")
+INNER_ACTIVATIONS = (True, "first", False)
 BN_MOMENTUM = 0.9
 BN_EPSILON = 1e-5
 
@@ -41,9 +43,14 @@ class ConvBNStack(keras.layers.Layer):
         kernel_size: int or (d, k, k) of the 3D convolution being replaced.
         strides: int or (st, sh, sw).
         final_activation: apply ReLU after the last BatchNorm.
-        inner_activation: apply ReLU after every other BatchNorm (the paper's X-Conv does).
+        inner_activation: ReLU after the other BatchNorms: `True` after every one (the paper's
+            X-Conv, sec. III-A), `"first"` after the first only (X-Conv: the non-linearity
+            between the 2D and the 1D convolution, the paper's second benefit in sec. I),
+            `False` after none.
         temporal_init: `"he"` or `"identity"` (`CentreTapIdentity`) for the kernel of a
             temporal `d x 1 x 1` convolution (ST-Conv, X-Conv).
+        depthwise_init: `"he"` or `"centred"` (`CentredDepthwise`) for every depthwise kernel
+            (`temporal_init="identity"` takes precedence for the temporal one).
         padding: `"same"` (TensorFlow's) or `"symmetric"` (PyTorch's `(k - 1) // 2` on both
             sides), for every convolution of the stack.
         implementation: `"folded"` (TFLite-friendly production path) or `"reference"` (grouped
@@ -64,8 +71,9 @@ class ConvBNStack(keras.layers.Layer):
         implementation: str = "folded",
         kernel_regularizer=None,
         fused: bool = False,
-        inner_activation: bool = True,
+        inner_activation: bool | str = True,
         temporal_init: str = "he",
+        depthwise_init: str = "he",
         padding: str = "same",
         **kwargs,
     ):
@@ -76,8 +84,11 @@ class ConvBNStack(keras.layers.Layer):
         self.kernel_size = normalize_triple(kernel_size, "kernel_size")
         self.strides = normalize_triple(strides, "strides")
         self.final_activation = final_activation
-        self.inner_activation = inner_activation
+        self.inner_activation = check_choice(
+            inner_activation, INNER_ACTIVATIONS, "inner_activation"
+        )
         self.temporal_init = check_choice(temporal_init, TEMPORAL_INITS, "temporal_init")
+        self.depthwise_init = check_choice(depthwise_init, DEPTHWISE_INITS, "depthwise_init")
         self.implementation = check_choice(implementation, IMPLEMENTATIONS, "implementation")
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         named_convs = self._make_convs()
@@ -92,7 +103,11 @@ class ConvBNStack(keras.layers.Layer):
         raise NotImplementedError
 
     def _activated(self, index: int, last: int) -> bool:
-        return self.final_activation if index == last else self.inner_activation
+        if index == last:
+            return self.final_activation
+        if self.inner_activation == "first":
+            return index == 0
+        return bool(self.inner_activation)
 
     def _kernel_initializer(self, kernel_size, default):
         kernel_size = normalize_triple(kernel_size, "kernel_size")
@@ -124,7 +139,10 @@ class ConvBNStack(keras.layers.Layer):
             use_bias=self.fused,
             # He init over the d*k*k taps of one channel (Keras' fan_in would also count C).
             depthwise_initializer=self._kernel_initializer(
-                kernel_size, keras.initializers.VarianceScaling(2.0, "fan_out")
+                kernel_size,
+                CentredDepthwise()
+                if self.depthwise_init == "centred"
+                else keras.initializers.VarianceScaling(2.0, "fan_out"),
             ),
             depthwise_regularizer=self.kernel_regularizer,
             implementation="folded" if self.implementation == "folded" else "grouped",
@@ -178,6 +196,7 @@ class ConvBNStack(keras.layers.Layer):
                 "fused": self.fused,
                 "inner_activation": self.inner_activation,
                 "temporal_init": self.temporal_init,
+                "depthwise_init": self.depthwise_init,
                 "padding": self.padding,
             }
         )

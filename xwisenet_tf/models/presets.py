@@ -7,7 +7,13 @@ from dataclasses import dataclass
 
 from xwisenet_tf.layers.common import check_choice
 from xwisenet_tf.layers.context_blocks import BLOCKS, CONTEXT_POOLINGS
-from xwisenet_tf.layers.conv_variants import CONV_TYPES, IMPLEMENTATIONS, TEMPORAL_INITS
+from xwisenet_tf.layers.conv_variants import (
+    CONV_TYPES,
+    DEPTHWISE_INITS,
+    IMPLEMENTATIONS,
+    INNER_ACTIVATIONS,
+    TEMPORAL_INITS,
+)
 
 # XwiseNet = 3D ShuffleNet V2 (Efficient-3DCNNs) with X-Conv units (paper sec. III-C, Fig. 1(d)).
 # Stages use ShuffleNet V2's numbering: stage 1 is the stem (conv + max pool), stages 2-4 hold
@@ -52,10 +58,14 @@ class XwiseNetSpec:
         temporal_strides: temporal stride of the stem max pool and of stages 2, 3, 4.
         dropout: dropout rate before the classifier.
         implementation: "folded" (production) or "reference" (grouped/native Conv3D).
-        inner_activation: ReLU after the depthwise convs of every unit (the paper's X-Conv,
-            sec. III-A); False leaves them linear, as ShuffleNet V2 does.
+        inner_activation: ReLU after the depthwise convs of every unit: True after both (the
+            paper's X-Conv, sec. III-A), "first" only between the spatial and the temporal one
+            (the non-linearity between the 2D and 1D convolutions of sec. I), False after
+            neither, as ShuffleNet V2 keeps its depthwise convs linear.
         temporal_init: "he" or "identity": the units' temporal kernels start as a pass-through,
             so every X-Conv starts as a 2D depthwise separable convolution (sec. I).
+        depthwise_init: "he" or "centred": the units' depthwise kernels start near the identity
+            (`xwisenet_tf.layers.initializers.CentredDepthwise`).
         padding: of the stem conv, stem pool and every unit convolution: "same" (TensorFlow's)
             or "symmetric" (PyTorch's, as Efficient-3DCNNs; needed for its weights).
     """
@@ -72,8 +82,9 @@ class XwiseNetSpec:
     temporal_strides: tuple[int, int, int, int] = (1, 1, 1, 1)
     dropout: float = 0.2
     implementation: str = "folded"
-    inner_activation: bool = True
+    inner_activation: bool | str = True
     temporal_init: str = "he"
+    depthwise_init: str = "he"
     padding: str = "same"
 
     def validate(self) -> XwiseNetSpec:
@@ -84,7 +95,8 @@ class XwiseNetSpec:
         check_choice(self.context_pooling, CONTEXT_POOLINGS, "context_pooling")
         check_choice(self.implementation, IMPLEMENTATIONS, "implementation")
         check_choice(self.temporal_init, TEMPORAL_INITS, "temporal_init")
-        check_choice(self.inner_activation, (True, False), "inner_activation")
+        check_choice(self.depthwise_init, DEPTHWISE_INITS, "depthwise_init")
+        check_choice(self.inner_activation, INNER_ACTIVATIONS, "inner_activation")
         check_choice(self.padding, MODEL_PADDINGS, "padding")
         stages = tuple(self.block_stages)
         if not set(stages) <= set(XWISENET_STAGES) or len(set(stages)) != len(stages):

@@ -84,6 +84,7 @@ def _branch_conv(spec: XwiseNetSpec, filters: int, strides, name: str):
         implementation=spec.implementation,
         inner_activation=spec.inner_activation,
         temporal_init=spec.temporal_init,
+        depthwise_init=spec.depthwise_init,
         padding=spec.padding,
     )
 
