@@ -51,8 +51,8 @@ flags.DEFINE_enum(
 flags.DEFINE_string(
     "model",
     "xwisenet",
-    "Preset: xwisenet, xwisenet-simple, xwisenet-fast, shufflenet3d-1.0x, resnet3d-18, "
-    "resnet3d-34, resnet3d-50.",
+    "Preset: xwisenet, xwisenet-simple, xwisenet-fast, xwisenet-small (few hundred videos "
+    "from scratch), shufflenet3d-1.0x, resnet3d-18, resnet3d-34, resnet3d-50.",
 )
 flags.DEFINE_string("conv_type", None, "Convolution: traditional | st | dw | xwise.")
 flags.DEFINE_string("block", None, "Context block: ss | gc | se | cbam | none.")
