@@ -13,14 +13,22 @@ from xwisenet_tf.optimize import fold_batch_norms
 
 @pytest.mark.parametrize("name", list_models())
 def test_folded_model_gives_the_same_outputs(name, rng):
-    """Probabilities agree to 1e-5 (logits of the deep ResNets reach ~20, beyond float32's 1e-5)."""
+    """The features entering the classifier agree to 1e-5 of their scale (with random BatchNorm
+    statistics those of the tiny ResNet-50 reach ~140, where float32 rounding alone moves the
+    probabilities by ~1e-4), and so do the predicted classes."""
     model = tiny(name)
     _randomize_batch_norms(model, rng)
     folded = fold_batch_norms(model)
     x = rng.standard_normal((3, *TINY_CLIP)).astype("float32")
+    features = [
+        keras.Model(m.input, m.get_layer("predictions").input).predict(x, verbose=0)
+        for m in (model, folded)
+    ]
+    scale = np.abs(features[0]).max()
+    assert scale > 0.1
+    np.testing.assert_allclose(features[1], features[0], rtol=0, atol=1e-5 * scale)
     expected = model.predict(x, verbose=0)
     got = folded.predict(x, verbose=0)
-    np.testing.assert_allclose(got, expected, atol=1e-5)
     np.testing.assert_array_equal(got.argmax(-1), expected.argmax(-1))
     assert not [w for w in folded.weights if "moving_mean" in w.path]
     assert len(folded.layers) == len(model.layers)
