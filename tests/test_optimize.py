@@ -54,3 +54,18 @@ def test_folding_twice_is_harmless(rng):
     twice = fold_batch_norms(once)
     x = rng.standard_normal((1, *TINY_CLIP)).astype("float32")
     np.testing.assert_allclose(twice.predict(x, verbose=0), once.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("inner_activation", ["first", False])
+def test_folding_keeps_the_x_conv_non_linearities_chosen(inner_activation, rng):
+    model = tiny("xwisenet", inner_activation=inner_activation)
+    _randomize_batch_norms(model, rng)
+    folded = fold_batch_norms(model)
+    x = rng.standard_normal((2, *TINY_CLIP)).astype("float32")
+    logits = [
+        keras.Model(m.input, m.get_layer("predictions").input).predict(x, verbose=0)
+        for m in (model, folded)
+    ]
+    np.testing.assert_allclose(logits[1], logits[0], atol=1e-5 * np.abs(logits[0]).max())
+    unit = folded.get_layer("stage3_unit2_xconv")
+    assert unit.inner_activation == inner_activation and unit.fused
