@@ -16,8 +16,14 @@ sides: the presets set `inner_activation=False` and `padding="symmetric"`.
 from __future__ import annotations
 
 from xwisenet_tf.models.presets import XwiseNetSpec
-from xwisenet_tf.weights.errors import WeightImportError
-from xwisenet_tf.weights.mapping import Target, dense_targets, get_layer, stack_targets
+from xwisenet_tf.weights.mapping import (
+    Target,
+    check_model_spec,
+    dense_targets,
+    get_layer,
+    head_outputs,
+    stack_targets,
+)
 
 HEAD = "classifier.1"
 REQUIRED = {"conv_type": "dw", "block": None, "inner_activation": False, "padding": "symmetric"}
@@ -25,23 +31,14 @@ REQUIRED = {"conv_type": "dw", "block": None, "inner_activation": False, "paddin
 
 def check_spec(spec) -> None:
     """Raises a WeightImportError unless `spec` is a 3D ShuffleNet V2 as Efficient-3DCNNs'."""
-    if not isinstance(spec, XwiseNetSpec):
-        raise WeightImportError(
-            "Format 'e3d' (Efficient-3DCNNs ShuffleNet V2) needs a 'shufflenet3d-*' preset; "
-            f"received a {type(spec).__name__}."
-        )
-    wrong = {k: getattr(spec, k) for k, v in REQUIRED.items() if getattr(spec, k) != v}
-    if wrong:
-        raise WeightImportError(
-            f"Format 'e3d' needs a model with {REQUIRED}; this one has {wrong}, so the weights "
-            "would not give the reference's outputs."
-        )
+    check_model_spec(
+        spec, XwiseNetSpec, REQUIRED, "e3d", "Efficient-3DCNNs ShuffleNet V2", "shufflenet3d-*"
+    )
 
 
 def num_classes(state: dict) -> int | None:
     """The classifier outputs of the state dict, or None if it has no classifier."""
-    weight = state.get(f"{HEAD}.weight")
-    return None if weight is None else int(weight.shape[0])
+    return head_outputs(state, HEAD)
 
 
 def targets(model, spec: XwiseNetSpec, include_head: bool = True) -> list[Target]:

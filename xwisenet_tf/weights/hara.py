@@ -16,8 +16,14 @@ exactly when it holds `downsample` tensors (`shortcut_of`). Every strided layer 
 from __future__ import annotations
 
 from xwisenet_tf.models.presets import RESNET_LAYOUTS, ResNet3DSpec
-from xwisenet_tf.weights.errors import WeightImportError
-from xwisenet_tf.weights.mapping import Target, dense_targets, get_layer, stack_targets
+from xwisenet_tf.weights.mapping import (
+    Target,
+    check_model_spec,
+    dense_targets,
+    get_layer,
+    head_outputs,
+    stack_targets,
+)
 
 HEAD = "fc"
 REQUIRED = {"conv_type": "traditional", "padding": "symmetric"}
@@ -25,23 +31,12 @@ REQUIRED = {"conv_type": "traditional", "padding": "symmetric"}
 
 def check_spec(spec) -> None:
     """Raises a WeightImportError unless `spec` is a 3D-ResNet as Hara et al.'s."""
-    if not isinstance(spec, ResNet3DSpec):
-        raise WeightImportError(
-            "Format 'hara' (3D-ResNets-PyTorch) needs a 'resnet3d-*' preset; received a "
-            f"{type(spec).__name__}."
-        )
-    wrong = {k: getattr(spec, k) for k, v in REQUIRED.items() if getattr(spec, k) != v}
-    if wrong:
-        raise WeightImportError(
-            f"Format 'hara' needs a model with {REQUIRED}; this one has {wrong}, so the weights "
-            "would not give the reference's outputs."
-        )
+    check_model_spec(spec, ResNet3DSpec, REQUIRED, "hara", "3D-ResNets-PyTorch", "resnet3d-*")
 
 
 def num_classes(state: dict) -> int | None:
     """The classifier outputs of the state dict, or None if it has no classifier."""
-    weight = state.get(f"{HEAD}.weight")
-    return None if weight is None else int(weight.shape[0])
+    return head_outputs(state, HEAD)
 
 
 def shortcut_of(state: dict) -> str:

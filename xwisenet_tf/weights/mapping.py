@@ -104,3 +104,25 @@ def get_layer(model, name: str):
             f"Model '{model.name}' has no layer '{name}': it is not the architecture of the "
             "state dict's format."
         ) from error
+
+
+def check_model_spec(spec, spec_class, required: dict, format: str, source: str, presets: str):
+    """Raises a WeightImportError unless `spec` is a `spec_class` with the `required` fields
+    (the layout the repository `source` of format `format` builds, `presets` naming ours)."""
+    if not isinstance(spec, spec_class):
+        raise WeightImportError(
+            f"Format '{format}' ({source}) needs a '{presets}' preset; "
+            f"received a {type(spec).__name__}."
+        )
+    wrong = {k: getattr(spec, k) for k, v in required.items() if getattr(spec, k) != v}
+    if wrong:
+        raise WeightImportError(
+            f"Format '{format}' needs a model with {required}; this one has {wrong}, so the "
+            "weights would not give the reference's outputs."
+        )
+
+
+def head_outputs(state: dict, head: str) -> int | None:
+    """The outputs of the classifier `head` of a state dict, or None if it has none."""
+    weight = state.get(f"{head}.weight")
+    return None if weight is None else int(weight.shape[0])
