@@ -4,6 +4,10 @@ The checkpoint must have learned something (int8 accuracy is compared with the f
 so it is trained for 4 epochs on the evaluation clips (centre crops, 8 x 48 x 48) of a
 synthetic dataset with 48 training videos per class: about a minute on 2 CPU cores, shared by
 all export tests (about 60% video accuracy on the test split, chance is 17%).
+
+The dataset and the checkpoint are built once per test run and shared by the pytest-xdist
+workers (`tests.shared.build_once`): with ``--dist loadfile`` the export modules land on both
+workers, which otherwise generated and trained the same things twice, at the same time.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import os
 
 import keras
 import pytest
+
+from tests.shared import build_once
 
 CLIP = (8, 48, 48, 3)
 # Regression bounds for int8 against the float Keras model. The issue's targets (top-1
@@ -32,33 +38,33 @@ TINY = {"width": 0.5, "stage_repeats": (1, 2, 1)}
 
 @pytest.fixture(scope="session")
 def synthetic_data(tmp_path_factory) -> str:
-    return make_synthetic_data(tmp_path_factory.mktemp("export_data"))
+    return build_once(tmp_path_factory, "export_data", make_synthetic_data)
 
 
 @pytest.fixture(scope="session")
 def trained_checkpoint(synthetic_data, tmp_path_factory) -> str:
-    return train_checkpoint(synthetic_data, tmp_path_factory.mktemp("run"))
+    return build_once(tmp_path_factory, "run", lambda run: train_checkpoint(synthetic_data, run))
 
 
-def make_synthetic_data(cache) -> str:
-    """The synthetic dataset with 48 training and 9 test videos per class, frames stored at
-    short side 64 (about 40 s to generate): with 54 test videos one video is 1.9 points of
-    video accuracy."""
+def make_synthetic_data(cache, videos_per_class: int = 48, eval_videos_per_class: int = 9) -> str:
+    """The synthetic dataset with (by default) 48 training and 9 test videos per class, frames
+    stored at short side 64 (about 40 s to generate): with 54 test videos one video is 1.9
+    points of video accuracy."""
     from xwisenet_tf.data import ensure_dataset
 
     return ensure_dataset(
         "synthetic",
         cache,
-        videos_per_class=48,
-        eval_videos_per_class=9,
+        videos_per_class=videos_per_class,
+        eval_videos_per_class=eval_videos_per_class,
         short_side=64,
         progress=False,
     )
 
 
-def train_checkpoint(synthetic_data: str, run) -> str:
+def train_checkpoint(synthetic_data: str, run, epochs: int = 4) -> str:
     """``run/best.keras`` of a tiny XwiseNet (SS blocks) trained on the synthetic data, with
-    the metadata sidecar ``best.keras.json`` that train.py writes."""
+    the metadata sidecar ``best.keras.json`` that train.py writes (``epochs=0``: untrained)."""
     from xwisenet_tf.data import MEAN_RGB, STD_RGB, load, read_manifest
     from xwisenet_tf.models import get_model
     from xwisenet_tf.training.metadata import write_metadata
@@ -66,14 +72,15 @@ def train_checkpoint(synthetic_data: str, run) -> str:
     classes = read_manifest(synthetic_data)["classes"]
     keras.utils.set_random_seed(0)
     model = get_model("xwisenet", len(classes), input_shape=CLIP, **TINY)
-    model.compile(
-        optimizer=keras.optimizers.Adam(2e-3),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    clips = load(synthetic_data, "train", False, 16, num_frames=CLIP[0], image_size=CLIP[1])
-    clips = clips.unbatch().cache().shuffle(4096, seed=0).batch(16)
-    model.fit(clips, epochs=4, verbose=0)
+    if epochs:
+        model.compile(
+            optimizer=keras.optimizers.Adam(2e-3),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        clips = load(synthetic_data, "train", False, 16, num_frames=CLIP[0], image_size=CLIP[1])
+        clips = clips.unbatch().cache().shuffle(4096, seed=0).batch(16)
+        model.fit(clips, epochs=epochs, verbose=0)
     path = os.path.join(run, "best.keras")
     model.save(path)
     write_metadata(
@@ -104,7 +111,9 @@ def export_dir(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def exported(trained_checkpoint, synthetic_data, export_dir):
-    """``exported(**options) -> {file name: report entry}`` of that export, run once."""
+    """``exported(**options) -> {file name: report entry}`` of that export, run once per
+    worker (exports are not shared: the report in `export_dir` is read, updated and written
+    by every export, so two workers must not export into one directory)."""
     from xwisenet_tf.export import export_model
 
     done: dict = {}

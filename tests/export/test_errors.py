@@ -16,6 +16,17 @@ from xwisenet_tf.export import files as export_files
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(scope="module")
+def untrained_run(tmp_path_factory) -> tuple[str, str]:
+    """``(checkpoint, prepared data)``: the other export tests' checkpoint and data but
+    untrained and with 1 video per class and split (seconds, not the minutes of training).
+    These tests fail before the model's predictions matter."""
+    from tests.export.conftest import make_synthetic_data, train_checkpoint
+
+    data = make_synthetic_data(tmp_path_factory.mktemp("data"), 1, 1)
+    return train_checkpoint(data, tmp_path_factory.mktemp("run"), epochs=0), data
+
+
 def _run_cli(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.run(
@@ -36,7 +47,8 @@ def _error_line(result: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
-def test_cli_errors_are_one_line(tmp_path, trained_checkpoint):
+def test_cli_errors_are_one_line(tmp_path, untrained_run):
+    checkpoint, _ = untrained_run
     out = str(tmp_path / "out")
     missing = str(tmp_path / "missing.keras")
     line = _error_line(_run_cli("--checkpoint", missing, "--output_dir", out, "--tflite"))
@@ -45,7 +57,7 @@ def test_cli_errors_are_one_line(tmp_path, trained_checkpoint):
     line = _error_line(
         _run_cli(
             "--checkpoint",
-            trained_checkpoint,
+            checkpoint,
             "--output_dir",
             out,
             "--tflite",
@@ -60,7 +72,7 @@ def test_cli_errors_are_one_line(tmp_path, trained_checkpoint):
     line = _error_line(
         _run_cli(
             "--checkpoint",
-            trained_checkpoint,
+            checkpoint,
             "--output_dir",
             out,
             "--tflite",
@@ -167,10 +179,10 @@ def test_failed_directory_write_keeps_the_existing_directory(tmp_path):
     assert os.listdir(target) == ["new"] and os.listdir(tmp_path) == ["saved_model"]
 
 
-def test_failed_conversion_keeps_the_existing_model(
-    tmp_path, trained_checkpoint, synthetic_data, monkeypatch
-):
+def test_failed_conversion_keeps_the_existing_model(tmp_path, untrained_run, monkeypatch):
     from xwisenet_tf.export import tflite
+
+    checkpoint, data = untrained_run
 
     target = tmp_path / "xwisenet_float32.tflite"
     target.write_bytes(b"previous export")
@@ -182,10 +194,10 @@ def test_failed_conversion_keeps_the_existing_model(
     monkeypatch.setattr(tflite, "tflite_converter", lambda *args, **kwargs: Broken())
     with pytest.raises(ExportError, match="TFLite conversion .* failed: .*FOO"):
         export_model(
-            checkpoint=trained_checkpoint,
+            checkpoint=checkpoint,
             output_dir=str(tmp_path),
             tflite=True,
-            calibration_data=synthetic_data,
+            calibration_data=data,
             num_verify_clips=2,
         )
     assert target.read_bytes() == b"previous export"
