@@ -1,14 +1,18 @@
-"""Every model converts to TFLite builtin ops only and matches Keras (DESIGN.md section 2)."""
+"""Every model converts to TFLite builtin ops only and matches Keras (DESIGN.md section 2).
+
+The presets and ResNet conv types are here; XwiseNet's conv type x block combinations and
+ablation variants in test_tflite_variants.py: as one module (one xdist worker under --dist
+loadfile) they were more than half of the oneDNN-off pass's work, its long pole."""
 
 import itertools
 
 import numpy as np
 import pytest
 
-from tests.models.test_models import TINY_CLIP, tiny
+from tests.models.test_models import TINY_CLIP, TINY_XWISENET, tiny
 from xwisenet_tf.export import convert_to_tflite, run_tflite, tflite_op_names
 from xwisenet_tf.layers import BLOCKS, CONV_TYPES
-from xwisenet_tf.models import list_models
+from xwisenet_tf.models import list_models, resolve_spec
 
 NOT_BUILTIN = ("CUSTOM", "FLEX", "DELEGATE")
 
@@ -35,31 +39,44 @@ def assert_converts_and_matches(model, rng, atol=1e-4):
     return ops
 
 
-@pytest.mark.parametrize("name", list_models())
+def _tiny_spec(name, **overrides):
+    """The spec of `tiny(name, **overrides)` (the model up to its name)."""
+    if name.startswith(("xwisenet", "shufflenet")):
+        overrides = {**TINY_XWISENET, **overrides}
+    return resolve_spec(name, **overrides)
+
+
+# Each distinct tiny model is converted once: at tiny width and depth xwisenet-small is
+# xwisenet, and the combinations xwise+ss and xwise+None are the presets xwisenet and
+# xwisenet-simple (same spec, so the same weights, input and check; only the model name differs).
+PRESETS = []
+for _name in list_models():
+    if _tiny_spec(_name) not in [_tiny_spec(p) for p in PRESETS]:
+        PRESETS.append(_name)
+COMBINATIONS = [
+    (conv_type, block)
+    for conv_type, block in itertools.product(CONV_TYPES, BLOCKS)
+    if _tiny_spec("xwisenet", conv_type=conv_type, block=block)
+    not in [_tiny_spec(p) for p in PRESETS]
+]
+
+
+def test_duplicates_left_out_are_exact():
+    assert set(list_models()) - set(PRESETS) == {"xwisenet-small"}
+    assert _tiny_spec("xwisenet-small") == _tiny_spec("xwisenet")
+    assert set(itertools.product(CONV_TYPES, BLOCKS)) - set(COMBINATIONS) == {
+        ("xwise", "ss"),
+        ("xwise", None),
+    }
+    assert _tiny_spec("xwisenet", conv_type="xwise", block="ss") == _tiny_spec("xwisenet")
+    assert _tiny_spec("xwisenet", conv_type="xwise", block=None) == _tiny_spec("xwisenet-simple")
+
+
+@pytest.mark.parametrize("name", PRESETS)
 def test_every_preset_is_builtin_only(name, rng):
     ops = assert_converts_and_matches(tiny(name, classifier_activation=None), rng)
     if name.startswith("xwisenet"):
         assert "DEPTHWISE_CONV_2D" in ops
-
-
-@pytest.mark.parametrize("conv_type,block", list(itertools.product(CONV_TYPES, BLOCKS)))
-def test_every_xwisenet_block_and_conv_combination(conv_type, block, rng):
-    model = tiny("xwisenet", conv_type=conv_type, block=block, classifier_activation=None)
-    assert_converts_and_matches(model, rng)
-
-
-@pytest.mark.parametrize(
-    "overrides",
-    [
-        {"context_pooling": "temporal"},
-        {"context_pooling": "channel_temporal"},
-        {"block_position": "after_shuffle"},
-        {"block_position": "after_pointwise"},
-        {"temporal_strides": (2, 2, 1, 1)},
-    ],
-)
-def test_xwisenet_ablation_variants(overrides, rng):
-    assert_converts_and_matches(tiny("xwisenet", classifier_activation=None, **overrides), rng)
 
 
 @pytest.mark.parametrize("conv_type", ["st", "dw", "xwise"])
