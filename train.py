@@ -102,6 +102,11 @@ flags.DEFINE_float("label_smoothing", None, "Label smoothing (recipe's).")
 flags.DEFINE_integer(
     "clips_per_video", None, "Random clips per training video per epoch (recipe's)."
 )
+flags.DEFINE_float(
+    "relu_warmup",
+    None,
+    "Share of steps over which the X-Convs' inner ReLUs warm up from linear (recipe's; 0: none).",
+)
 flags.DEFINE_integer("lr_patience", 5, "Epochs without validation improvement before lr x0.1.")
 flags.DEFINE_string("validation", "auto", "auto | split | holdout | none (plateau source).")
 flags.DEFINE_float("holdout_fraction", 0.1, "Training subjects/videos held out (holdout).")
@@ -156,6 +161,7 @@ def main(argv: list[str]) -> int:
                 warmup_fraction=FLAGS.warmup_fraction,
                 label_smoothing=FLAGS.label_smoothing,
                 clips_per_video=FLAGS.clips_per_video,
+                relu_warmup=FLAGS.relu_warmup,
                 lr_patience=FLAGS.lr_patience,
                 validation=FLAGS.validation,
                 holdout_fraction=FLAGS.holdout_fraction,

@@ -98,6 +98,23 @@ class ConvBNStack(keras.layers.Layer):
                     conv.activation = keras.activations.relu
         self.convs = [conv for _, conv in named_convs]
         self.norms = [] if fused else [self._batch_norm(suffix) for suffix, _ in named_convs]
+        self._inner_leak = None  # set by `set_inner_leak` during a ReLU warm-up only
+
+    def set_inner_leak(self, leak) -> None:
+        """Makes the inner ReLUs leaky with the slope ``leak.slope`` (a scalar variable), or
+        plain again (``None``).
+
+        For a training-time warm-up (`xwisenet_tf.training.ReluWarmup`): slope 1 makes the inner
+        ReLUs identities, 0 makes them the model's ReLUs again. Not part of the config or the
+        weights: a saved model always has plain ReLUs. Set it before the function that uses it
+        is traced (`keras.Model.fit` traces its train step on the first batch).
+        """
+        self._inner_leak = leak
+
+    def has_inner_relus(self) -> bool:
+        """Whether a ReLU follows any convolution but the last (`inner_activation`)."""
+        last = len(self.convs) - 1
+        return any(self._activated(i, last) for i in range(last))
 
     def _make_convs(self):
         raise NotImplementedError
@@ -167,8 +184,13 @@ class ConvBNStack(keras.layers.Layer):
                 continue  # bias and ReLU are inside the convolution
             x = self.norms[i](x, training=training)
             if self._activated(i, last):
-                x = ops.relu(x)
+                x = self._relu(x, inner=i < last)
         return x
+
+    def _relu(self, x, inner: bool):
+        if not inner or self._inner_leak is None:
+            return ops.relu(x)
+        return ops.maximum(x, x * ops.cast(self._inner_leak.slope, x.dtype))
 
     def compute_output_shape(self, input_shape):
         shape = input_shape

@@ -95,6 +95,8 @@ class TrainConfig:
         label_smoothing: Label smoothing of the cross-entropy.
         clips_per_video: Random clips drawn from every training video per epoch (sets the
             default ``steps_per_epoch``).
+        relu_warmup: Share of the run's steps over which the inner ReLUs of the X-Convs warm
+            up from linear to ReLU (`xwisenet_tf.training.ReluWarmup`; 0: none, the paper's).
         lr_factor: Learning-rate factor when validation accuracy plateaus (paper: 0.1).
         lr_patience: Epochs without improvement before the factor is applied (plateau).
         min_learning_rate: Lower bound of the learning rate.
@@ -139,6 +141,7 @@ class TrainConfig:
     warmup_fraction: float | None = None
     label_smoothing: float | None = None
     clips_per_video: int | None = None
+    relu_warmup: float | None = None
     lr_factor: float = 0.1
     lr_patience: int = 5
     min_learning_rate: float = 1e-6
@@ -184,7 +187,7 @@ class TrainConfig:
             raise TrainingError(f"lr_factor must be in (0, 1); received {self.lr_factor!r}")
         if self.weight_decay is not None and self.weight_decay < 0:
             raise TrainingError(f"weight_decay must be >= 0; received {self.weight_decay!r}")
-        for name in ("warmup_fraction", "label_smoothing"):
+        for name in ("warmup_fraction", "label_smoothing", "relu_warmup"):
             value = getattr(self, name)
             if value is not None and not 0 <= value < 1:
                 raise TrainingError(f"{name} must be in [0, 1); received {value!r}")

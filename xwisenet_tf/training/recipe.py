@@ -50,6 +50,7 @@ from xwisenet_tf.training.datasets import ValidationPlan, load_videos, plan_vali
 from xwisenet_tf.training.errors import TrainingError
 from xwisenet_tf.training.optimizer import compile_recipe
 from xwisenet_tf.training.recipes import RECIPE_FIELDS
+from xwisenet_tf.training.relu_warmup import ReluWarmup, warmup_layers
 from xwisenet_tf.training.strategy import (
     TaskInfo,
     make_strategy,
@@ -196,6 +197,7 @@ def train(config: TrainConfig, callbacks: list | None = None) -> TrainResult:
                 config, manifest, prepared, model, resolved, validation, model_dir, state, replicas
             )
             _print_selection(config, validation, monitor)
+            _print_relu_warmup(config, model, resolved["steps_per_epoch"])
         start = time.time()
         with warnings.catch_warnings():
             # Keras warns when a finite validation pass ends and that datasets are not
@@ -494,6 +496,9 @@ def _callbacks(config, model, strategy, own_dir, backup_dir, task: TaskInfo, mon
     checkpoints = cb.CheckpointSaver(own_dir, selection, export, metadata)
     stateful.append(checkpoints)
     callbacks: list[keras.callbacks.Callback] = [cb.SyncReplicaStatistics(strategy)]
+    warmup = relu_warmup_steps(config, resolved["steps_per_epoch"])
+    if warmup:
+        callbacks.append(ReluWarmup(warmup))
     if task.is_chief:
         callbacks.append(cb.HistoryCSV(os.path.join(own_dir, "history.csv")))
         callbacks.append(
@@ -532,6 +537,11 @@ class _ExportModel:
                 self._export = _build_model(self.config, self.num_classes)
         self._export.set_weights(self.model.get_weights())
         return self._export
+
+
+def relu_warmup_steps(config: TrainConfig, steps_per_epoch: int) -> int:
+    """Optimizer steps of the ReLU warm-up: its share of the run's steps."""
+    return int(round((config.relu_warmup or 0.0) * config.epochs * steps_per_epoch))
 
 
 # What decides the cost of a run: equal to the defaults' means the quick start's known duration.
@@ -595,6 +605,20 @@ def _print_selection(config: TrainConfig, validation: ValidationPlan, monitor: s
             "--recipe=default uses a fixed schedule instead"
         )
     print(line, flush=True)
+
+
+def _print_relu_warmup(config: TrainConfig, model: keras.Model, steps_per_epoch: int) -> None:
+    warmup = relu_warmup_steps(config, steps_per_epoch)
+    layers = warmup_layers(model)
+    if not warmup or not layers:
+        return
+    print(
+        f"ReLU warm-up: the inner ReLUs of {len(layers)} convolution blocks start linear and are "
+        f"ReLUs again from step {warmup} of {config.epochs * steps_per_epoch} on; every saved "
+        f"model has the {config.model} network as built (checkpoints written during the "
+        "warm-up compute plain ReLUs)",
+        flush=True,
+    )
 
 
 def _print_header(

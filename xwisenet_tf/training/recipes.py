@@ -11,7 +11,9 @@ A recipe fills the `TrainConfig` fields left at ``None``; any field set explicit
   few hundred steps (docs/training.md has the measurements behind each choice): AdamW (decoupled
   weight decay, not on BatchNorm parameters or biases), a linear warm-up then a cosine decay to
   zero counted in optimizer steps (no validation signal decides when to lower the rate, and the
-  last epoch is the model), label smoothing, several clips per video per epoch.
+  last epoch is the model), label smoothing, several clips per video per epoch, and a ReLU
+  warm-up: the X-Convs' inner ReLUs start linear and are the paper's ReLUs for the last fifth of the steps
+  (`xwisenet_tf.training.relu_warmup`; the trained model is the paper's network).
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ RECIPES: dict[str, dict[str, Any]] = {
         "label_smoothing": 0.0,
         "clips_per_video": 1,
         "train_crop": "corner_multiscale",
+        "relu_warmup": 0.0,
     },
     "default": {
-        "learning_rate": 2e-3,
+        "learning_rate": 8e-3,
         "weight_decay": 0.05,
         "weight_decay_mode": "decoupled_kernels",
         "lr_schedule": "cosine",
@@ -38,6 +41,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "label_smoothing": 0.1,
         "clips_per_video": 4,
         "train_crop": "corner_large",
+        "relu_warmup": 0.8,
     },
 }
 RECIPE_FIELDS = tuple(RECIPES["paper"])
