@@ -10,6 +10,7 @@ Public API::
     Predictor(path).predict_video(path) / predict(paths, checkpoint, ...)   # predict.py
     compile_recipe(model, total_steps, recipe="default")   # a notebook's model.compile
     RECIPES, WarmupCosine, SparseCrossentropy
+    ReluWarmup(steps)                                      # the default recipe's ReLU warm-up
     compile_model(model, ...), make_optimizer(...), AdamL2
     make_strategy(name, cpu_devices=None)
     read_metadata(checkpoint) -> dict                      # class names travel with models
@@ -36,12 +37,14 @@ from xwisenet_tf.training.optimizer import (
 )
 from xwisenet_tf.training.recipe import TrainResult, train
 from xwisenet_tf.training.recipes import RECIPES
+from xwisenet_tf.training.relu_warmup import ReluWarmup
 from xwisenet_tf.training.schedules import WarmupCosine
 from xwisenet_tf.training.strategy import make_strategy
 
 __all__ = [
     "RECIPES",
     "AdamL2",
+    "ReluWarmup",
     "SparseCrossentropy",
     "TrainConfig",
     "WarmupCosine",
