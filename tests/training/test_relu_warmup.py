@@ -45,6 +45,7 @@ def test_only_layers_with_inner_relus_warm_up():
     shape = (4, 32, 32, 3)
     xwise = get_model("xwisenet", num_classes=3, input_shape=shape)
     assert len(warmup_layers(xwise)) == 16 + 3  # a right-branch X-Conv per unit + 3 left ones
+    assert len(warmup_layers(keras.Sequential([xwise]))) == 19  # found inside a wrapper too
     linear = get_model("xwisenet", num_classes=3, input_shape=shape, inner_activation=False)
     assert warmup_layers(linear) == []
     assert warmup_layers(get_model("resnet3d-18", num_classes=3, input_shape=shape)) == []

@@ -12,8 +12,8 @@ A recipe fills the `TrainConfig` fields left at ``None``; any field set explicit
   weight decay, not on BatchNorm parameters or biases), a linear warm-up then a cosine decay to
   zero counted in optimizer steps (no validation signal decides when to lower the rate, and the
   last epoch is the model), label smoothing, several clips per video per epoch, and a ReLU
-  warm-up: the X-Convs' inner ReLUs start linear and are the paper's ReLUs for the last fifth of the steps
-  (`xwisenet_tf.training.relu_warmup`; the trained model is the paper's network).
+  warm-up: the X-Convs' inner ReLUs start linear and are the paper's ReLUs for the last fifth
+  of the steps (`xwisenet_tf.training.relu_warmup`; the trained model is the paper's network).
 """
 
 from __future__ import annotations

@@ -30,9 +30,16 @@ def warmup_layers(model: keras.Model) -> list[ConvBNStack]:
     """The layers of ``model`` whose inner ReLUs a warm-up changes (none for ResNets)."""
     return [
         layer
-        for layer in model._flatten_layers(include_self=False)
+        for layer in _nested_layers(model)
         if isinstance(layer, ConvBNStack) and not layer.fused and layer.has_inner_relus()
     ]
+
+
+def _nested_layers(model):
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):  # a model used as a layer
+            yield from _nested_layers(layer)
 
 
 def warmup_slope(step: int, steps: int) -> float:
