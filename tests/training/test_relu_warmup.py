@@ -98,3 +98,23 @@ def test_a_resumed_run_continues_the_warm_up_from_the_optimizer_step():
     model.fit(x, np.arange(4) % 3, batch_size=2, epochs=2, callbacks=[warmup, Record()], verbose=0)
     assert slopes == [0.25, 0.125, 0.0, 0.0]
     assert warmup.slope is None
+
+
+def test_an_extended_run_keeps_the_warm_up_it_started_with():
+    keras.utils.set_random_seed(0)
+    model = get_model("xwisenet-small", num_classes=3, input_shape=SHAPE)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    model.optimizer.iterations.assign(6)
+    x = np.random.default_rng(1).normal(size=(4, *SHAPE)).astype("float32")
+    # The run started with a 4-step warm-up; more epochs now would make it 12 steps long.
+    warmup = ReluWarmup(12)
+    warmup.set_state({"steps": 4})
+    assert warmup.get_state() == {"steps": 4}
+    slopes = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            slopes.append(warmup.slope)
+
+    model.fit(x, np.arange(4) % 3, batch_size=2, epochs=1, callbacks=[warmup, Record()], verbose=0)
+    assert slopes == [0.0, 0.0]

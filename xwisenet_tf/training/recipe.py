@@ -479,6 +479,9 @@ def _callbacks(config, model, strategy, own_dir, backup_dir, task: TaskInfo, mon
         }
 
     stateful: list[keras.callbacks.Callback] = []
+    warmup = relu_warmup_steps(config, resolved["steps_per_epoch"])
+    if warmup:
+        stateful.append(ReluWarmup(warmup))
     if config.lr_schedule == "plateau":
         stateful.append(
             cb.ResumablePlateau(
@@ -496,9 +499,6 @@ def _callbacks(config, model, strategy, own_dir, backup_dir, task: TaskInfo, mon
     checkpoints = cb.CheckpointSaver(own_dir, selection, export, metadata)
     stateful.append(checkpoints)
     callbacks: list[keras.callbacks.Callback] = [cb.SyncReplicaStatistics(strategy)]
-    warmup = relu_warmup_steps(config, resolved["steps_per_epoch"])
-    if warmup:
-        callbacks.append(ReluWarmup(warmup))
     if task.is_chief:
         callbacks.append(cb.HistoryCSV(os.path.join(own_dir, "history.csv")))
         callbacks.append(

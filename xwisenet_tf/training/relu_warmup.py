@@ -53,9 +53,10 @@ class ReluWarmup(keras.callbacks.Callback):
     """Warms the inner ReLUs up from linear over the first ``steps`` optimizer steps.
 
     The slope follows the optimizer's step counter, so a resumed run continues the warm-up where
-    it stopped. At the end of training the slope is 0 and the layers are detached: the model is
-    the paper's. Add it before the first ``fit`` of the model (the train step is traced with the
-    leaky ReLUs in it).
+    it stopped; the warm-up's length is part of the run's saved state (`get_state`), so a run
+    extended by more epochs does not start warming up again. At the end of training the slope
+    is 0 and the layers are detached: the model is the paper's. Add it before the first ``fit``
+    of the model (the train step is traced with the leaky ReLUs in it).
 
     Args:
         steps: Optimizer steps of the warm-up (0: none).
@@ -68,6 +69,14 @@ class ReluWarmup(keras.callbacks.Callback):
         self.steps = steps
         self._leak: InnerLeak | None = None
         self._layers: list[ConvBNStack] = []
+
+    state_key = "relu_warmup"
+
+    def get_state(self) -> dict:
+        return {"steps": self.steps}
+
+    def set_state(self, state: dict) -> None:
+        self.steps = int(state["steps"])
 
     @property
     def slope(self) -> float | None:
