@@ -62,6 +62,8 @@ class ReluWarmup(keras.callbacks.Callback):
         steps: Optimizer steps of the warm-up (0: none).
     """
 
+    state_key = "relu_warmup"  # its entry in the run's backup state (`ResumableBackup`)
+
     def __init__(self, steps: int):
         super().__init__()
         if not isinstance(steps, int) or steps < 0:
@@ -69,8 +71,6 @@ class ReluWarmup(keras.callbacks.Callback):
         self.steps = steps
         self._leak: InnerLeak | None = None
         self._layers: list[ConvBNStack] = []
-
-    state_key = "relu_warmup"
 
     def get_state(self) -> dict:
         return {"steps": self.steps}
