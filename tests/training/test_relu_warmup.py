@@ -57,64 +57,51 @@ def test_bad_steps(bad):
         ReluWarmup(bad)
 
 
-def test_fit_warms_up_then_leaves_the_paper_network():
+def _small_model(start_step: int = 0):
     keras.utils.set_random_seed(0)
     model = get_model("xwisenet-small", num_classes=3, input_shape=SHAPE)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
-    x = np.random.default_rng(1).normal(size=(8, *SHAPE)).astype("float32")
-    y = np.arange(8) % 3
+    model.optimizer.iterations.assign(start_step)
+    return model
+
+
+def _slopes_during_fit(model, warmup, videos: int, epochs: int) -> list:
+    """The warm-up's slope at the start of every batch of a fit with batch size 2."""
+    x = np.random.default_rng(1).normal(size=(videos, *SHAPE)).astype("float32")
     slopes = []
 
     class Record(keras.callbacks.Callback):
-        def __init__(self, warmup):
-            super().__init__()
-            self.warmup = warmup
-
         def on_train_batch_begin(self, batch, logs=None):
-            slopes.append(self.warmup.slope)
+            slopes.append(warmup.slope)
 
+    callbacks = [warmup, Record()]
+    model.fit(x, np.arange(videos) % 3, batch_size=2, epochs=epochs, callbacks=callbacks, verbose=0)
+    return slopes
+
+
+def test_fit_warms_up_then_leaves_the_paper_network():
+    model = _small_model()
     warmup = ReluWarmup(4)
-    model.fit(x, y, batch_size=2, epochs=2, callbacks=[warmup, Record(warmup)], verbose=0)
-    assert slopes == [1.0, 0.75, 0.5, 0.25, 0.0, 0.0, 0.0, 0.0]
+    assert _slopes_during_fit(model, warmup, videos=8, epochs=2) == [
+        1.0, 0.75, 0.5, 0.25, 0.0, 0.0, 0.0, 0.0,
+    ]  # fmt: skip
+    assert warmup.slope is None
     # After training the in-memory model and a copy rebuilt from its config agree: no leak left.
+    x = np.random.default_rng(2).normal(size=(4, *SHAPE)).astype("float32")
     copy = keras.Model.from_config(model.get_config())
     copy.set_weights(model.get_weights())
     np.testing.assert_allclose(model.predict(x, verbose=0), copy.predict(x, verbose=0), atol=1e-5)
 
 
 def test_a_resumed_run_continues_the_warm_up_from_the_optimizer_step():
-    keras.utils.set_random_seed(0)
-    model = get_model("xwisenet-small", num_classes=3, input_shape=SHAPE)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
-    model.optimizer.iterations.assign(6)
-    x = np.random.default_rng(1).normal(size=(4, *SHAPE)).astype("float32")
-    slopes = []
-    warmup = ReluWarmup(8)
-
-    class Record(keras.callbacks.Callback):
-        def on_train_batch_begin(self, batch, logs=None):
-            slopes.append(warmup.slope)
-
-    model.fit(x, np.arange(4) % 3, batch_size=2, epochs=2, callbacks=[warmup, Record()], verbose=0)
+    slopes = _slopes_during_fit(_small_model(start_step=6), ReluWarmup(8), videos=4, epochs=2)
     assert slopes == [0.25, 0.125, 0.0, 0.0]
-    assert warmup.slope is None
 
 
 def test_an_extended_run_keeps_the_warm_up_it_started_with():
-    keras.utils.set_random_seed(0)
-    model = get_model("xwisenet-small", num_classes=3, input_shape=SHAPE)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
-    model.optimizer.iterations.assign(6)
-    x = np.random.default_rng(1).normal(size=(4, *SHAPE)).astype("float32")
     # The run started with a 4-step warm-up; more epochs now would make it 12 steps long.
     warmup = ReluWarmup(12)
     warmup.set_state({"steps": 4})
     assert warmup.get_state() == {"steps": 4}
-    slopes = []
-
-    class Record(keras.callbacks.Callback):
-        def on_train_batch_begin(self, batch, logs=None):
-            slopes.append(warmup.slope)
-
-    model.fit(x, np.arange(4) % 3, batch_size=2, epochs=1, callbacks=[warmup, Record()], verbose=0)
+    slopes = _slopes_during_fit(_small_model(start_step=6), warmup, videos=4, epochs=1)
     assert slopes == [0.0, 0.0]
