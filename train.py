@@ -42,10 +42,11 @@ flags.DEFINE_integer("frame_stride", 1, "Step between sampled frames.")
 flags.DEFINE_enum(
     "train_crop",
     None,
-    ["corner_multiscale", "corner_large", "centre_multiscale", "centre"],
+    ["corner_multiscale", "corner_large", "centre_multiscale", "centre", "corner"],
     "Training crop (default: the recipe's): the paper's multi-scale centre/corner crop "
-    "(scales 1 to 1/2), corner_large (scales 1 to 2^-1/2), or centre only (scales 1 to 1/2, or "
-    "scale 1) for data whose actor a corner crop would cut out.",
+    "(scales 1 to 1/2), corner_large (scales 1 to 2^-1/2), corner (the same positions at scale 1: "
+    "shifts, no zoom), or centre only (scales 1 to 1/2, or scale 1) for data whose actor a corner "
+    "crop would cut out.",
 )
 # Model
 flags.DEFINE_string(

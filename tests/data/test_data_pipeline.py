@@ -152,6 +152,19 @@ def test_training_crops_centred(tmp_path, crop, expected_sides):
     assert flips == {True, False}  # the flip is kept
 
 
+def test_corner_crop_shifts_without_zooming(tmp_path):
+    data = write_known_dataset(tmp_path / "d", [20])
+    ds = load(
+        data, "train", training=True, batch_size=20, num_frames=2, image_size=32, seed=3,
+        repeat=True, crop="corner",
+    )  # fmt: skip
+    windows = set()
+    for clips, _ in ds.take(4):
+        windows |= {_window_and_flip(clip, 32)[0] for clip in _rgb(clips)}
+    # H x W = 48 x 64: a 48-pixel window at x = 0, 8 (centre) and 16, always the full height.
+    assert windows == {(0, 0, 48), (0, 8, 48), (0, 16, 48)}
+
+
 def test_train_crop_names_match_the_config():
     from xwisenet_tf.training.config import TRAIN_CROPS
 

@@ -41,12 +41,15 @@ DEFAULT_SHUFFLE_BUFFER = 128
 # the actor altogether, so on data whose subject sits near the centre it adds label noise;
 # "corner_large" keeps the five positions with the three largest scales (1 to 2^-1/2: at least
 # half the frame's area, so the actor stays in view); "centre_multiscale" keeps the scale
-# jitter at the centre, "centre" keeps only temporal jitter and the flip.
+# jitter at the centre, "centre" keeps only temporal jitter and the flip. "corner" keeps the five
+# positions at scale 1 only: the window shifts along the long side of the frame but never zooms,
+# so the actor has the size it has at test time (sec. IV-C crops the centre at scale 1).
 TRAIN_CROPS = {
     "corner_multiscale": (tuple(range(len(SCALES))), tuple(range(len(POSITIONS)))),
     "corner_large": ((0, 1, 2), tuple(range(len(POSITIONS)))),
     "centre_multiscale": (tuple(range(len(SCALES))), (0,)),
     "centre": ((0,), (0,)),
+    "corner": ((0,), tuple(range(len(POSITIONS)))),
 }
 DEFAULT_TRAIN_CROP = "corner_multiscale"
 
@@ -262,8 +265,8 @@ def load(
         drop_remainder: Drop the last incomplete batch.
         repeat: Repeat forever (training); by default one pass is one epoch.
         crop: Training crop, a key of `TRAIN_CROPS`: ``"corner_multiscale"`` (the paper's),
-            ``"centre_multiscale"`` or ``"centre"`` (scale 1). Evaluation always crops the
-            centre at scale 1.
+            ``"corner_large"``, ``"corner"`` (scale 1), ``"centre_multiscale"`` or ``"centre"``
+            (scale 1). Evaluation always crops the centre at scale 1.
 
     Returns:
         A dataset of ``(clips, labels)`` or ``(clips, labels, video_ids)``: clips float32

@@ -24,7 +24,7 @@ VALIDATIONS = ("auto", "split", "holdout", "none")
 WEIGHT_DECAY_MODES = ("l2", "decoupled", "decoupled_kernels")
 # The keys of `xwisenet_tf.data.pipeline.TRAIN_CROPS` (named here so that flags are checked
 # before TensorFlow loads; a test keeps the two equal).
-TRAIN_CROPS = ("corner_multiscale", "corner_large", "centre_multiscale", "centre")
+TRAIN_CROPS = ("corner_multiscale", "corner_large", "centre_multiscale", "centre", "corner")
 # Defaults of fields left at None that depend on the dataset kind: the paper's clip size and a
 # long run for real data; for the embedded synthetic task (96x72 videos), a clip size and length
 # that train the paper's XwiseNet in about 15 minutes on 2 CPU cores (what it reaches:
@@ -72,8 +72,9 @@ class TrainConfig:
         frame_stride: Step between sampled frames.
         train_crop: Spatial crop of the training clips: ``"corner_multiscale"`` (the paper's:
             centre or a corner, scale 1 to 1/2), ``"corner_large"`` (the same positions, scale
-            1 to 2^-1/2), ``"centre_multiscale"`` or ``"centre"`` (scale 1), for data whose
-            actor a corner crop would cut out.
+            1 to 2^-1/2), ``"corner"`` (the same positions at scale 1: shifts, no zoom),
+            ``"centre_multiscale"`` or ``"centre"`` (scale 1), for data whose actor a corner crop
+            would cut out.
         batch_size: Global batch size, split across replicas.
         epochs: Total epochs of the run (a resumed run continues up to this number; default 50,
             12 for ``synthetic``).
