@@ -11,9 +11,11 @@ A recipe fills the `TrainConfig` fields left at ``None``; any field set explicit
   few hundred steps (docs/training.md has the measurements behind each choice): AdamW (decoupled
   weight decay, not on BatchNorm parameters or biases), a linear warm-up then a cosine decay to
   zero counted in optimizer steps (no validation signal decides when to lower the rate, and the
-  last epoch is the model), label smoothing, several clips per video per epoch, and a ReLU
-  warm-up: the X-Convs' inner ReLUs start linear and are the paper's ReLUs for the last fifth
-  of the steps (`xwisenet_tf.training.relu_warmup`; the trained model is the paper's network).
+  last epoch is the model), label smoothing, several clips per video per epoch, training clips
+  cropped as the test clips are (the centre at scale 1: a zoomed crop shows the actor larger than
+  the test will), and a ReLU warm-up: the X-Convs' inner ReLUs start linear and are the paper's
+  ReLUs for the last fifth of the steps (`xwisenet_tf.training.relu_warmup`; the trained model is
+  the paper's network).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "warmup_fraction": 0.05,
         "label_smoothing": 0.1,
         "clips_per_video": 4,
-        "train_crop": "corner_large",
+        "train_crop": "centre",
         "relu_warmup": 0.8,
     },
 }
