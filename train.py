@@ -100,6 +100,12 @@ flags.DEFINE_enum(
 )
 flags.DEFINE_float("warmup_fraction", None, "Share of steps warming up (cosine; recipe's).")
 flags.DEFINE_float("label_smoothing", None, "Label smoothing (recipe's).")
+flags.DEFINE_float(
+    "colour_jitter",
+    None,
+    "Strength of the training clips' brightness/contrast/saturation/hue jitter (recipe's; 0: "
+    "none, the paper's; 1: torchvision's ColorJitter(0.4, 0.4, 0.4, 0.1)).",
+)
 flags.DEFINE_integer(
     "clips_per_video", None, "Random clips per training video per epoch (recipe's)."
 )
@@ -162,6 +168,7 @@ def main(argv: list[str]) -> int:
                 warmup_fraction=FLAGS.warmup_fraction,
                 label_smoothing=FLAGS.label_smoothing,
                 clips_per_video=FLAGS.clips_per_video,
+                colour_jitter=FLAGS.colour_jitter,
                 relu_warmup=FLAGS.relu_warmup,
                 lr_patience=FLAGS.lr_patience,
                 validation=FLAGS.validation,

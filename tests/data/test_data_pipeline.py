@@ -166,9 +166,60 @@ def test_corner_crop_shifts_without_zooming(tmp_path):
 
 
 def test_train_crop_names_match_the_config():
-    from xwisenet_tf.training.config import TRAIN_CROPS
+    from xwisenet_tf.training.config import MAX_COLOUR_JITTER, TRAIN_CROPS
 
     assert tuple(pipeline.TRAIN_CROPS) == TRAIN_CROPS
+    assert pipeline.MAX_COLOUR_JITTER == MAX_COLOUR_JITTER
+
+
+def _colour_clip():
+    rng = np.random.default_rng(0)
+    return tf.constant(rng.uniform(20, 235, (3, 8, 8, 3)), tf.float32)
+
+
+def test_colour_jitter_off_is_identity():
+    clip = _colour_clip()
+    assert pipeline.jitter_colours(clip, 0.0, [1, 2]) is clip
+
+
+@pytest.mark.parametrize("seed", [[0, 1], [5, 7], [11, 3]])
+def test_colour_jitter_matches_its_definition(seed):
+    """Brightness x b, contrast c about the clip's mean grey, saturation s about each pixel's
+    grey, then a hue shift: recomputed here from the factors the same seeds draw."""
+    clip, strength = _colour_clip(), 0.5
+    out = pipeline.jitter_colours(clip, strength, seed).numpy()
+    seeds = tf.random.experimental.stateless_split(seed, 4)
+    r = [x * strength for x in pipeline.COLOUR_JITTER_RANGES]
+    b, c, s = (
+        float(tf.random.stateless_uniform([], seeds[i], 1 - r[i], 1 + r[i])) for i in range(3)
+    )
+    shift = float(tf.random.stateless_uniform([], seeds[3], -r[3], r[3]))
+    weights = np.array([0.2989, 0.587, 0.114])
+    x = clip.numpy() * b
+    x = (x @ weights).mean() + (x - (x @ weights).mean()) * c
+    grey = (x @ weights)[..., None]
+    x = np.clip(grey + (x - grey) * s, 0, 255)
+    expected = np.clip(tf.image.adjust_hue(x / 255, shift).numpy() * 255, 0, 255)
+    np.testing.assert_allclose(out, expected, atol=0.05)
+    assert max(abs(b - 1), abs(c - 1), abs(s - 1)) > 0.01  # the draw did change the clip
+
+
+def test_colour_jitter_is_one_draw_per_clip():
+    """Every frame of a clip gets the same transform: identical frames stay identical."""
+    frame = _colour_clip()[:1]
+    out = pipeline.jitter_colours(tf.repeat(frame, 4, axis=0), 1.0, [3, 4]).numpy()
+    np.testing.assert_allclose(out, np.repeat(out[:1], 4, axis=0), atol=1e-4)
+    assert np.abs(out[0] - frame.numpy()[0]).max() > 1.0
+
+
+def test_training_clips_get_colour_jitter(tmp_path):
+    data = write_known_dataset(tmp_path / "d", [20])
+    common = dict(batch_size=4, num_frames=2, image_size=16, seed=3, crop="centre")
+    plain = next(iter(load(data, "train", training=True, **common)))[0].numpy()
+    jittered = next(iter(load(data, "train", training=True, colour_jitter=1.0, **common)))
+    assert np.abs(jittered[0].numpy() - plain).max() > 0.05
+    with pytest.raises(DataError, match="colour_jitter"):
+        load(data, "train", training=True, colour_jitter=2.5, **common)
 
 
 def test_frame_stride(tmp_path):

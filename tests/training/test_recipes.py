@@ -23,6 +23,7 @@ PAPER = {
     "label_smoothing": 0.0,
     "clips_per_video": 1,
     "train_crop": "corner_multiscale",
+    "colour_jitter": 0.0,  # no photometric augmentation
     "relu_warmup": 0.0,  # the X-Convs' ReLUs from the first step
 }
 

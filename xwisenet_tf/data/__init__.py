@@ -32,6 +32,7 @@ _LAZY = {
     "SCALES": "pipeline",
     "POSITIONS": "pipeline",
     "TRAIN_CROPS": "pipeline",
+    "jitter_colours": "pipeline",
     "prepare_dataset": "convert",
     "ensure_dataset": "convert",
     "DATASETS": "convert",

@@ -10,6 +10,8 @@ Pure ``tf.data`` (no Python per element). Composed of plain functions:
   names it and two lighter crops for data whose subject is centred.
 * `decode_clip`: decodes only the JPEGs the clip needs (each distinct frame once) and only their
   crop window (``tf.io.decode_and_crop_jpeg``), resizes, optionally flips.
+* `jitter_colours`: optional photometric augmentation of a training clip (brightness, contrast,
+  saturation, hue; one draw per clip), not in the paper.
 * `normalize_frames`: mean subtraction and division by the standard deviation.
 
 All random choices of an element come from stateless ops seeded by a per-element seed drawn
@@ -52,6 +54,10 @@ TRAIN_CROPS = {
     "corner": ((0,), tuple(range(len(POSITIONS)))),
 }
 DEFAULT_TRAIN_CROP = "corner_multiscale"
+# `jitter_colours` at strength 1: the range of the brightness, contrast and saturation factors
+# around 1 and of the hue shift (turns), those of torchvision's ColorJitter(0.4, 0.4, 0.4, 0.1).
+COLOUR_JITTER_RANGES = (0.4, 0.4, 0.4, 0.1)
+MAX_COLOUR_JITTER = 2.0  # keeps every factor > 0
 
 
 def normalize_frames(frames) -> tf.Tensor:
@@ -157,6 +163,37 @@ def decode_clip(jpegs: tf.Tensor, indices: tf.Tensor, window: tf.Tensor, image_s
     return tf.cond(flip, lambda: tf.reverse(frames, axis=[2]), lambda: frames)
 
 
+def jitter_colours(clip: tf.Tensor, strength: float, seed) -> tf.Tensor:
+    """Random brightness, contrast, saturation and hue of a clip, drawn once and applied to
+    every frame (a clip keeps one look, as a recording does).
+
+    Brightness, contrast and saturation factors are uniform in ``[1 - r s, 1 + r s]`` and the
+    hue shift in ``[-r s, r s]`` turns, with ``r`` from `COLOUR_JITTER_RANGES` and ``s =
+    strength``; applied in that order (contrast about the clip's mean grey level, saturation
+    about each pixel's grey level), values kept in 0-255.
+
+    Args:
+        clip: float32 ``(..., 3)`` RGB on the 0-255 scale.
+        strength: ``s`` in ``[0, MAX_COLOUR_JITTER]``; 0 returns ``clip`` unchanged.
+        seed: Stateless seed, shape ``(2,)``.
+    """
+    if not strength:
+        return clip
+    seeds = tf.random.experimental.stateless_split(seed, 4)
+    brightness, contrast, saturation, hue = (r * strength for r in COLOUR_JITTER_RANGES)
+
+    def factor(spread, seed):
+        return tf.random.stateless_uniform([], seed, 1.0 - spread, 1.0 + spread)
+
+    clip = clip * factor(brightness, seeds[0])
+    mean = tf.reduce_mean(tf.image.rgb_to_grayscale(clip))
+    clip = mean + (clip - mean) * factor(contrast, seeds[1])
+    grey = tf.image.rgb_to_grayscale(clip)
+    clip = tf.clip_by_value(grey + (clip - grey) * factor(saturation, seeds[2]), 0.0, 255.0)
+    shift = tf.random.stateless_uniform([], seeds[3], -hue, hue)
+    return tf.clip_by_value(tf.image.adjust_hue(clip / 255.0, shift) * 255.0, 0.0, 255.0)
+
+
 def _frame_shape(jpegs: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     shape = tf.io.extract_jpeg_shape(jpegs[0])
     return shape[0], shape[1]
@@ -168,7 +205,7 @@ def _draw(choices: tuple[int, ...], seed) -> tf.Tensor:
     return tf.gather(tf.constant(choices, tf.int32), pick)
 
 
-def _train_map(num_frames, image_size, stride, video_index, crop):
+def _train_map(num_frames, image_size, stride, video_index, crop, colour_jitter):
     scales, positions = TRAIN_CROPS[crop]
 
     def fn(serialized, seed):
@@ -181,6 +218,9 @@ def _train_map(num_frames, image_size, stride, video_index, crop):
         height, width = _frame_shape(record["frames"])
         window = crop_window(height, width, scale, position)
         clip = decode_clip(record["frames"], indices, window, image_size, flip)
+        clip = jitter_colours(
+            clip, colour_jitter, tf.random.experimental.stateless_fold_in(seed, 1)
+        )
         clip = normalize_frames(clip)
         clip.set_shape([num_frames, image_size, image_size, 3])
         if video_index is not None:
@@ -236,6 +276,7 @@ def load(
     drop_remainder: bool = False,
     repeat: bool = False,
     crop: str = DEFAULT_TRAIN_CROP,
+    colour_jitter: float = 0.0,
 ) -> tf.data.Dataset:
     """Batches of clips from a prepared directory, ready for ``model.fit`` / ``model.evaluate``.
 
@@ -243,7 +284,8 @@ def load(
     ``num_frames`` frames ``frame_stride`` apart from a uniformly random start (loop-padded when
     the video is shorter), one crop position (centre or a corner) and one scale of the short side
     (`SCALES`) shared by all frames, resized to ``image_size``, flipped horizontally with p=0.5,
-    normalised with `MEAN_RGB`/`STD_RGB`. ``crop`` can narrow the crop choices (`TRAIN_CROPS`).
+    normalised with `MEAN_RGB`/`STD_RGB`. ``crop`` can narrow the crop choices (`TRAIN_CROPS`);
+    ``colour_jitter`` adds `jitter_colours` (not in the paper).
 
     Evaluation (sec. IV-C): in record order, every non-overlapping clip of every video
     (``max(1, n // (num_frames * frame_stride))`` per video of n frames, loop-padded), centre
@@ -267,6 +309,7 @@ def load(
         crop: Training crop, a key of `TRAIN_CROPS`: ``"corner_multiscale"`` (the paper's),
             ``"corner_large"``, ``"corner"`` (scale 1), ``"centre_multiscale"`` or ``"centre"``
             (scale 1). Evaluation always crops the centre at scale 1.
+        colour_jitter: Strength of `jitter_colours` on training clips (0: none, the paper's).
 
     Returns:
         A dataset of ``(clips, labels)`` or ``(clips, labels, video_ids)``: clips float32
@@ -281,6 +324,10 @@ def load(
     _check_args(num_frames, image_size, frame_stride, batch_size, shuffle_buffer)
     if crop not in TRAIN_CROPS:
         raise DataError(f"unknown crop {crop!r}; expected one of {list(TRAIN_CROPS)}")
+    if not 0 <= colour_jitter <= MAX_COLOUR_JITTER:
+        raise DataError(
+            f"colour_jitter must be in [0, {MAX_COLOUR_JITTER}]; received {colour_jitter!r}"
+        )
     manifest, entry = _manifest_split(data_dir, split)
     files = []
     for shard in entry["shards"]:
@@ -310,7 +357,7 @@ def load(
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
         table = _video_index(entry) if with_video_id else None
         ds = tf.data.Dataset.zip(records, seeds).map(
-            _train_map(num_frames, image_size, frame_stride, table, crop),
+            _train_map(num_frames, image_size, frame_stride, table, crop, colour_jitter),
             num_parallel_calls=autotune,
             deterministic=deterministic,
         )

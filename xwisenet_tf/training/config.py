@@ -25,6 +25,7 @@ WEIGHT_DECAY_MODES = ("l2", "decoupled", "decoupled_kernels")
 # The keys of `xwisenet_tf.data.pipeline.TRAIN_CROPS` (named here so that flags are checked
 # before TensorFlow loads; a test keeps the two equal).
 TRAIN_CROPS = ("corner_multiscale", "corner_large", "centre_multiscale", "centre", "corner")
+MAX_COLOUR_JITTER = 2.0  # `xwisenet_tf.data.pipeline.MAX_COLOUR_JITTER` (a test keeps them equal)
 # Defaults of fields left at None that depend on the dataset kind: the paper's clip size and a
 # long run for real data; for the embedded synthetic task (96x72 videos), a clip size and length
 # that train the paper's XwiseNet in about 15 minutes on 2 CPU cores (what it reaches:
@@ -96,6 +97,9 @@ class TrainConfig:
         label_smoothing: Label smoothing of the cross-entropy.
         clips_per_video: Random clips drawn from every training video per epoch (sets the
             default ``steps_per_epoch``).
+        colour_jitter: Strength of the training clips' colour jitter
+            (`xwisenet_tf.data.jitter_colours`: brightness, contrast, saturation, hue; 0: none,
+            the paper's; at most 2).
         relu_warmup: Share of the run's steps over which the inner ReLUs of the X-Convs warm
             up from linear to ReLU (`xwisenet_tf.training.ReluWarmup`; 0: none, the paper's).
         lr_factor: Learning-rate factor when validation accuracy plateaus (paper: 0.1).
@@ -142,6 +146,7 @@ class TrainConfig:
     warmup_fraction: float | None = None
     label_smoothing: float | None = None
     clips_per_video: int | None = None
+    colour_jitter: float | None = None
     relu_warmup: float | None = None
     lr_factor: float = 0.1
     lr_patience: int = 5
@@ -192,6 +197,10 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not 0 <= value < 1:
                 raise TrainingError(f"{name} must be in [0, 1); received {value!r}")
+        if self.colour_jitter is not None and not 0 <= self.colour_jitter <= MAX_COLOUR_JITTER:
+            raise TrainingError(
+                f"colour_jitter must be in [0, {MAX_COLOUR_JITTER}]; received {self.colour_jitter!r}"
+            )
         if self.lr_schedule is not None:
             _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         if not 0 < self.holdout_fraction < 1:

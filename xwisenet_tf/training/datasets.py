@@ -173,6 +173,7 @@ def load_videos(
     seed: int | None = None,
     repeat: bool = False,
     crop: str = pipeline.DEFAULT_TRAIN_CROP,
+    colour_jitter: float = 0.0,
 ) -> tf.data.Dataset:
     """`xwisenet_tf.data.load` restricted to (or excluding) some videos of a split.
 
@@ -194,6 +195,7 @@ def load_videos(
         seed: Seed of shuffling and augmentation.
         repeat: Repeat forever.
         crop: Training crop (`xwisenet_tf.data.TRAIN_CROPS`); evaluation crops the centre.
+        colour_jitter: Strength of the training clips' colour jitter (`data.jitter_colours`).
 
     Returns:
         A dataset of ``(clips, labels)``.
@@ -215,6 +217,7 @@ def load_videos(
             with_video_id=True,
             repeat=repeat,
             crop=crop,
+            colour_jitter=colour_jitter,
         )
         ds = ds.unbatch().filter(lambda clip, label, index: tf.gather(mask, index))
         ds = ds.map(lambda clip, label, index: (clip, label))

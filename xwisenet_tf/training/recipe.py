@@ -432,6 +432,7 @@ def _train_dataset(config: TrainConfig, prepared: str, validation: ValidationPla
         seed=seed,
         repeat=True,
         crop=config.train_crop,
+        colour_jitter=config.colour_jitter,
     )
     if validation.holdout_ids:
         return load_videos(

@@ -32,6 +32,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "label_smoothing": 0.0,
         "clips_per_video": 1,
         "train_crop": "corner_multiscale",
+        "colour_jitter": 0.0,
         "relu_warmup": 0.0,
     },
     "default": {
@@ -43,6 +44,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "label_smoothing": 0.1,
         "clips_per_video": 4,
         "train_crop": "centre",
+        "colour_jitter": 0.0,
         "relu_warmup": 0.8,
     },
 }
