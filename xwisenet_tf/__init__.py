@@ -6,14 +6,31 @@ Implements "Lightweight Action Recognition with Sequence-Specific Global Context
 
     >>> import xwisenet_tf
     >>> model = xwisenet_tf.XwiseNet(num_classes=6)
+
+Importing the package loads neither TensorFlow nor Keras: `data`, `layers`, `models`,
+`get_model` and `list_models` are imported on first use.
 """
 
 from __future__ import annotations
 
+import importlib
+
 __version__ = "0.1.0"
 
-from xwisenet_tf import data, layers, models  # noqa: E402
-from xwisenet_tf.models import get_model, list_models  # noqa: E402
+_SUBPACKAGES = ("data", "layers", "models")
+_MODEL_FUNCTIONS = ("get_model", "list_models")
+
+
+def __getattr__(name: str):
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"xwisenet_tf.{name}")
+    if name in _MODEL_FUNCTIONS:
+        return getattr(importlib.import_module("xwisenet_tf.models"), name)
+    raise AttributeError(f"module 'xwisenet_tf' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {*_SUBPACKAGES, *_MODEL_FUNCTIONS})
 
 
 def XwiseNet(num_classes: int, input_shape=(16, 112, 112, 3), **overrides):  # noqa: N802
@@ -28,11 +45,15 @@ def XwiseNet(num_classes: int, input_shape=(16, 112, 112, 3), **overrides):  # n
     Returns:
         An uncompiled functional `keras.Model` mapping clips to class probabilities.
     """
+    from xwisenet_tf.models import get_model
+
     return get_model("xwisenet", num_classes, input_shape=input_shape, **overrides)
 
 
 def ResNet3D(depth: int, num_classes: int, input_shape=(16, 112, 112, 3), **overrides):  # noqa: N802
     """3D-ResNet-18/34/50 (Hara et al.) with a pluggable `conv_type` (paper Table II)."""
+    from xwisenet_tf.models import get_model
+
     return get_model(f"resnet3d-{depth}", num_classes, input_shape=input_shape, **overrides)
 
 
