@@ -13,11 +13,9 @@ on a video's file gives the same scores for its full clips).
 
 from __future__ import annotations
 
-import os
+from absl import app, flags
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from absl import app, flags  # noqa: E402
+import xwisenet_tf.quiet_start  # noqa: F401 - TensorFlow starts without its start-up lines
 
 FLAGS = flags.FLAGS
 

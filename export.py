@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from absl import app, flags, logging
 
-from absl import app, flags, logging  # noqa: E402
+import xwisenet_tf.quiet_start  # noqa: F401 - TensorFlow starts without its start-up lines
 
 # Mirrors xwisenet_tf.export.exporter (ExportOptions defaults, QUANTIZATIONS): this module checks
 # the cheap arguments before TensorFlow loads (a typo fails in a fraction of a second, with one

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from absl import app, flags
 
-from absl import app, flags  # noqa: E402
+import xwisenet_tf.quiet_start  # noqa: F401 - TensorFlow starts without its start-up lines
 
 FLAGS = flags.FLAGS
 

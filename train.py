@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import os
 
+import xwisenet_tf.quiet_start  # noqa: F401 - TensorFlow starts without its start-up lines
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402

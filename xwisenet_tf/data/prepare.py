@@ -120,4 +120,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    import xwisenet_tf.quiet_start  # noqa: F401 - TensorFlow starts without its start-up lines
+
     sys.exit(main())
