@@ -202,8 +202,8 @@ def complexity_rows(rows: list[PaperRow] | None = None) -> list[dict]:
     """Counts params and MACs of each row's model; one JSON-ready dict per row."""
     import keras
 
+    from xwisenet_tf.layers.complexity import count_macs, count_params
     from xwisenet_tf.models import get_model, resolve_spec
-    from xwisenet_tf.profiling import count_macs, count_params
 
     results = []
     for row in rows if rows is not None else paper_rows():

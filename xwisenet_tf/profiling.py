@@ -7,6 +7,9 @@ Conventions (DESIGN.md section 3):
   (`xwisenet_tf.layers.complexity`). The paper's "FLOPs" are MACs: 3D-ResNet-18 at 16x112x112
   is 8.32 G either way.
 
+`count_params` and `count_macs` live in `xwisenet_tf.layers.complexity` (below the paper's
+tables, which use them) and are this module's public names.
+
 `python -m xwisenet_tf.profiling` prints our figures beside the paper's; `--json` prints one JSON
 list of rows {"table", "model", "conv_type", "block", "num_classes", "params", "macs"}.
 """
@@ -14,32 +17,11 @@ list of rows {"table", "model", "conv_type", "block", "num_classes", "params", "
 from __future__ import annotations
 
 import json
-import math
 import sys
 
-import keras
+from xwisenet_tf.layers.complexity import count_macs, count_params
 
-from xwisenet_tf.layers.complexity import layer_macs
-
-
-def count_params(model: keras.Model, trainable_only: bool = True) -> int:
-    """Number of parameters (trainable only by default, the paper's convention)."""
-    weights = model.trainable_weights if trainable_only else model.weights
-    return int(sum(math.prod(w.shape) for w in weights))
-
-
-def count_macs(model: keras.Model) -> int:
-    """Multiply-accumulates of one forward pass for one clip (batch size 1)."""
-    total = 0
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            total += count_macs(layer)
-            continue
-        inputs = layer.input
-        if isinstance(inputs, list | tuple):
-            continue  # merge layers (add, concatenate) do no multiply-accumulates
-        total += layer_macs(layer, (1, *inputs.shape[1:]))
-    return int(total)
+__all__ = ["count_macs", "count_params", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
