@@ -37,7 +37,7 @@ def tiny_settings(data_dir, output_dir, epochs: int = 1, **changes):
 @pytest.fixture(scope="session")
 def synthetic_data_dir(tmp_path_factory) -> Path:
     """A cache directory holding the tiny prepared synthetic dataset."""
-    from xwisenet_tf.training.recipe import prepare_data
+    from xwisenet_tf.data import prepare_data
 
     data_dir = tmp_path_factory.mktemp("experiments_data")
     prepare_data("synthetic", str(data_dir), dict(SYNTHETIC_OPTIONS, progress=False))

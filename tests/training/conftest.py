@@ -35,7 +35,7 @@ def synthetic_flags(data_dir) -> list[str]:
 @pytest.fixture(scope="session")
 def synthetic_data_dir(tmp_path_factory) -> Path:
     """A cache directory holding the prepared synthetic dataset (as ``train`` prepares it)."""
-    from xwisenet_tf.training.recipe import prepare_data
+    from xwisenet_tf.data import prepare_data
 
     data_dir = tmp_path_factory.mktemp("training_data")
     prepare_data("synthetic", str(data_dir), dict(SYNTHETIC_OPTIONS, progress=False))
@@ -45,7 +45,7 @@ def synthetic_data_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def synthetic_prepared(synthetic_data_dir) -> Path:
     """The prepared directory itself (with ``manifest.json``)."""
-    from xwisenet_tf.training.recipe import prepare_data
+    from xwisenet_tf.data import prepare_data
 
     return Path(prepare_data("synthetic", str(synthetic_data_dir), dict(SYNTHETIC_OPTIONS)))
 

@@ -7,8 +7,8 @@ import pytest
 from tests.weights.torch_names import export_state_dict
 from xwisenet_tf.models import get_model
 from xwisenet_tf.training.errors import TrainingError
+from xwisenet_tf.training.init_checkpoint import InitCheckpointError, load_init_checkpoint
 from xwisenet_tf.weights import import_file
-from xwisenet_tf.weights.finetune import InitCheckpointError, load_init_checkpoint
 
 TINY = {"width": 0.5, "stage_repeats": (1, 2, 1)}
 CLIP = (8, 32, 32, 3)

@@ -6,6 +6,7 @@ Public API::
 
     prepare_dataset(dataset, source, output, **options) -> dict   # convert (CLI: prepare)
     ensure_dataset(dataset_spec, data_dir, **options) -> str       # convert once, cached
+    prepare_data(dataset_spec, data_dir, options) -> str           # the same, under a lock
     read_manifest(data_dir) -> dict
     load(data_dir, split, training, batch_size, ...) -> tf.data.Dataset
     count_eval_clips(data_dir, split, num_frames=16, frame_stride=1) -> int
@@ -36,6 +37,7 @@ _LAZY = {
     "prepare_dataset": "convert",
     "ensure_dataset": "convert",
     "DATASETS": "convert",
+    "prepare_data": "cache",
 }
 
 __all__ = ["DataError", "read_manifest", *_LAZY]

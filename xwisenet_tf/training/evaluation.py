@@ -408,7 +408,7 @@ def resolve_data(
     Raises:
         TrainingError: nothing tells which dataset to use.
     """
-    from xwisenet_tf.training.recipe import prepare_data
+    from xwisenet_tf.data.cache import prepare_data
 
     if dataset is None and data_dir and os.path.isfile(os.path.join(data_dir, "manifest.json")):
         return data_dir

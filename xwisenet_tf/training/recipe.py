@@ -38,6 +38,7 @@ import keras
 import tensorflow as tf
 
 from xwisenet_tf import __version__, data
+from xwisenet_tf.data.cache import prepare_data
 from xwisenet_tf.training import callbacks as cb
 from xwisenet_tf.training.config import (
     CONFIG_FILE,
@@ -158,7 +159,7 @@ def train(config: TrainConfig, callbacks: list | None = None) -> TrainResult:
         with strategy.scope():
             model = _build_model(config, len(class_names))
             if config.init_checkpoint:  # fine-tuning: every weight but the classifier's
-                from xwisenet_tf.weights.finetune import load_init_checkpoint
+                from xwisenet_tf.training.init_checkpoint import load_init_checkpoint
 
                 load_init_checkpoint(model, config.init_checkpoint)
             compile_recipe(
@@ -265,22 +266,6 @@ def train_step_count(config: TrainConfig, prepared: str) -> int:
     manifest = data.read_manifest(prepared)
     validation = plan_validation(manifest, config.validation, config.holdout_fraction, config.seed)
     return _steps_per_epoch(config, len(_train_videos(manifest, validation)))
-
-
-def prepare_data(dataset: str, data_dir: str, options: dict | None = None) -> str:
-    """`xwisenet_tf.data.ensure_dataset` under a lock file in ``data_dir``.
-
-    Several processes (workers of one machine, runs sharing a cache) may start at once; the
-    first converts, the others wait and then reuse the result.
-    """
-    os.makedirs(data_dir, exist_ok=True)
-    lock_path = os.path.join(data_dir, ".prepare.lock")
-    with open(lock_path, "a+") as lock:
-        with contextlib.suppress(ImportError):
-            import fcntl
-
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        return data.ensure_dataset(dataset, data_dir, **dict(options or {}))
 
 
 def final_test_evaluation(

@@ -4,8 +4,9 @@
   `.pth` when torch is installed) of Efficient-3DCNNs' 3D ShuffleNet V2 (format "e3d",
   `shufflenet3d-*` presets) or of 3D-ResNets-PyTorch (format "hara", `resnet3d-*`, shortcut A
   or B) into the matching preset, by name, all or nothing.
-- `load_init_checkpoint`: a saved `.keras` model's weights into a model with another classifier
-  (``train.py --init_checkpoint``).
+- Fine-tuning from a saved `.keras` model (``train.py --init_checkpoint``) is
+  `xwisenet_tf.training.init_checkpoint.load_init_checkpoint`: a training step, so it lives in
+  `training`, which imports this package (never the reverse).
 
 CLI: ``python -m xwisenet_tf.weights import --format e3d --preset shufflenet3d-1.0x --input
 model.npz --output model.keras``. Where torch is installed, a downloaded `.pth` becomes an
