@@ -14,7 +14,8 @@ Public API::
     read_class_names(path)                                 # .tflite, SavedModel dir or .keras
     ExportError
 
-Names are imported on first use, so ``import xwisenet_tf.export`` stays light.
+Names are imported on first use, so ``import xwisenet_tf.export`` stays light. The metadata
+functions live in `xwisenet_tf.training.model_metadata` (prediction reads what export writes).
 """
 
 from __future__ import annotations
@@ -30,11 +31,11 @@ _LAZY = {
     "REPORT_FILE": "exporter",
     "QUANTIZATIONS": "tflite",
     "TFLiteModel": "tflite",
-    "add_tflite_metadata": "tflite",
+    "add_tflite_metadata": "xwisenet_tf.training.model_metadata",
     "convert_to_tflite": "tflite",
     "float_op_names": "tflite",
     "non_builtin_ops": "tflite",
-    "read_tflite_metadata": "tflite",
+    "read_tflite_metadata": "xwisenet_tf.training.model_metadata",
     "run_tflite": "tflite",
     "tflite_converter": "tflite",
     "tflite_op_names": "tflite",
@@ -42,8 +43,8 @@ _LAZY = {
     "FramePreprocessing": "preprocessing",
     "to_uint8_frames": "preprocessing",
     "with_preprocessing": "preprocessing",
-    "read_class_names": "metadata",
-    "read_model_metadata": "metadata",
+    "read_class_names": "xwisenet_tf.training.model_metadata",
+    "read_model_metadata": "xwisenet_tf.training.model_metadata",
 }
 
 __all__ = sorted(_LAZY)
@@ -51,7 +52,8 @@ __all__ = sorted(_LAZY)
 
 def __getattr__(name: str):
     if name in _LAZY:
-        module = importlib.import_module(f"xwisenet_tf.export.{_LAZY[name]}")
+        where = _LAZY[name]
+        module = importlib.import_module(where if "." in where else f"xwisenet_tf.export.{where}")
         return getattr(module, name)
     raise AttributeError(f"module 'xwisenet_tf.export' has no attribute {name!r}")
 

@@ -507,13 +507,13 @@ class _Exporter:
     def export_tflite(self) -> tuple[str, dict]:
         from xwisenet_tf.export.tflite import (
             TFLiteModel,
-            add_tflite_metadata,
             convert_to_tflite,
             float_op_names,
             non_builtin_ops,
             tflite_op_names,
         )
         from xwisenet_tf.export.verify import compare_outputs, measure_latency
+        from xwisenet_tf.training.model_metadata import add_tflite_metadata
 
         options = self.options
         tag = FILE_TAGS[options.quantize] + ("_int8io" if options.int8_io else "")

@@ -1,5 +1,6 @@
-"""TFLite conversion (float, fp16, dynamic-range, full int8), op inspection, metadata and
-execution with the LiteRT interpreter (``ai-edge-litert``).
+"""TFLite conversion (float, fp16, dynamic-range, full int8), op inspection and execution with
+the LiteRT interpreter (``ai-edge-litert``). The metadata entry of a ``.tflite`` file is read
+and written by `xwisenet_tf.training.model_metadata`.
 
 Every conversion goes through one function, `tflite_converter`: the Keras model is wrapped in a
 SavedModel serving signature with a static batch-1 input (`xwisenet_tf.export.saved_model`) and
@@ -9,7 +10,6 @@ Flex/SELECT_TF_OPS): a model that needs more fails here rather than on the phone
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tempfile
@@ -23,7 +23,6 @@ from xwisenet_tf.export.errors import ExportError
 
 QUANTIZATIONS = ("none", "fp16", "dynamic", "int8")
 NOT_BUILTIN_PREFIXES = ("CUSTOM", "FLEX", "DELEGATE")
-METADATA_NAME = "xwisenet_tf.model"
 
 CalibrationData = np.ndarray | Iterable[np.ndarray] | Callable[[], Iterable[np.ndarray]]
 
@@ -224,46 +223,6 @@ def float_op_names(content: bytes) -> list[str]:
                 name = codes[max(op_code.builtinCode, op_code.deprecatedBuiltinCode)]
                 counts[name] = counts.get(name, 0) + 1
     return [f"{name} x{n}" for name, n in sorted(counts.items())]
-
-
-def add_tflite_metadata(content: bytes, data: dict, name: str = METADATA_NAME) -> bytes:
-    """Returns `content` with ``data`` stored as a JSON metadata entry ``name``.
-
-    TFLite models carry named metadata buffers that interpreters ignore; apps (and
-    `read_tflite_metadata`) read them, so the class names travel inside the ``.tflite`` file.
-    """
-    from tensorflow.lite.python import schema_py_generated as schema
-    from tensorflow.lite.tools import flatbuffer_utils
-
-    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
-    buffer = schema.BufferT()
-    buffer.data = np.frombuffer(json.dumps(data).encode("utf-8"), np.uint8)
-    model.buffers.append(buffer)
-    entry = schema.MetadataT()
-    entry.name = name
-    entry.buffer = len(model.buffers) - 1
-    model.metadata = [m for m in (model.metadata or []) if _metadata_name(m) != name] + [entry]
-    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
-
-
-def _metadata_name(entry) -> str:
-    name = entry.name
-    return name.decode() if isinstance(name, bytes) else name
-
-
-def read_tflite_metadata(content: bytes | str | os.PathLike, name: str = METADATA_NAME) -> dict:
-    """The JSON metadata entry ``name`` of a TFLite model (bytes or path); ``{}`` if absent."""
-    from tensorflow.lite.tools import flatbuffer_utils
-
-    if not isinstance(content, bytes | bytearray):
-        with open(os.fspath(content), "rb") as f:
-            content = f.read()
-    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
-    for entry in model.metadata or []:
-        if _metadata_name(entry) == name:
-            raw = model.buffers[entry.buffer].data
-            return json.loads(np.asarray(raw, np.uint8).tobytes().decode("utf-8"))
-    return {}
 
 
 class TFLiteModel:

@@ -41,7 +41,8 @@ from xwisenet_tf.data.frames import StoredFrame, eval_clip, stored_frames
 from xwisenet_tf.data.pipeline import MEAN_RGB, STD_RGB
 from xwisenet_tf.data.timeline import as_rate
 from xwisenet_tf.training.errors import TrainingError
-from xwisenet_tf.training.metadata import read_metadata, trained_fps
+from xwisenet_tf.training.metadata import trained_fps
+from xwisenet_tf.training.model_metadata import read_model_metadata
 
 # Values of the ``fps`` option besides a number of frames per second.
 FPS_MODEL = "model"  # the rate the model was trained at (the video's own when unknown)
@@ -148,15 +149,6 @@ def iter_clip_frames(frames: Iterable[StoredFrame], span: int) -> Iterator[tuple
         yield start, buffer
 
 
-def model_metadata(path: str) -> dict:
-    """Metadata of a model file: TFLite-embedded (export package) or sidecar/run config."""
-    try:
-        from xwisenet_tf.export.metadata import read_model_metadata
-    except ImportError:  # the export package is optional here
-        return read_metadata(path)
-    return read_model_metadata(path)
-
-
 class Predictor:
     """A loaded model with what it needs to read videos.
 
@@ -204,7 +196,7 @@ class Predictor:
                 "(batch, frames, size, size, 3)"
             )
         self.num_frames, self.image_size = int(shape[1]), int(shape[2])
-        metadata = model_metadata(self.path)
+        metadata = read_model_metadata(self.path)
         names = metadata.get("class_names")
         if names is None:
             names = [f"class_{i}" for i in range(num_classes)]
