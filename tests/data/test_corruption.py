@@ -6,8 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from xwisenet_tf.data import corruption
 from xwisenet_tf.data.synthetic import render_video, write_video
+from xwisenet_tf.training import corruption
 
 KTH = "/work/shared/data/kth"
 

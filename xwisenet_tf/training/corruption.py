@@ -19,7 +19,7 @@ timeout or a crash, so one bad file never stops the run. The worker's address sp
 
 Command line (prints the summary; exit status 1 when any case ended in a defect)::
 
-    python -m xwisenet_tf.data.corruption VIDEO [VIDEO ...] [--cases=8] [--budget=60]
+    python -m xwisenet_tf.training.corruption VIDEO [VIDEO ...] [--cases=8] [--budget=60]
         [--timeout=10] [--model=model.tflite] [--seed=0]
 """
 
