@@ -15,13 +15,9 @@ completed epoch. See docs/training.md.
 
 from __future__ import annotations
 
-import os
+from absl import app, flags
 
 import xwisenet_tf.quiet_start  # noqa: F401 - TensorFlow starts without its start-up lines
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from absl import app, flags  # noqa: E402
 
 FLAGS = flags.FLAGS
 
@@ -34,7 +30,7 @@ flags.DEFINE_multi_string(
     "dataset_option",
     [],
     "KEY=VALUE option of the conversion (repeatable), e.g. "
-    "split=schuldt (KTH subject split) or videos_per_class=40 (synthetic).",
+    "split=schuldt (KTH subject split) or videos_per_class=80 (synthetic).",
 )
 flags.DEFINE_integer("num_frames", 16, "Frames per clip (paper: 16).")
 flags.DEFINE_integer(
@@ -71,7 +67,7 @@ flags.DEFINE_float("dropout", None, "Dropout before the classifier.")
 # Recipe
 flags.DEFINE_integer("batch_size", 16, "Global batch size (split across replicas).")
 flags.DEFINE_integer(
-    "epochs", None, "Total epochs (default 50; 12 for synthetic); a resumed run continues to it."
+    "epochs", None, "Total epochs (default 50; 6 for synthetic); a resumed run continues to it."
 )
 flags.DEFINE_integer(
     "steps_per_epoch", None, "Batches per epoch (default: clips_per_video clips of each video)."

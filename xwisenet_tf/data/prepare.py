@@ -32,6 +32,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from xwisenet_tf.data import synthetic
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (every flag documented in ``--help``)."""
@@ -75,8 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, help="seed of the folder split / synthetic videos")
     g.add_argument("--video_root", help="csv: folder holding the videos (default: CSV's folder)")
     g = p.add_argument_group("synthetic")
-    g.add_argument("--videos_per_class", type=int, help="training videos per class (12)")
-    g.add_argument("--eval_videos_per_class", type=int, help="validation/test per class (4)")
+    g.add_argument(
+        "--videos_per_class",
+        type=int,
+        help=f"training videos per class ({synthetic.VIDEOS_PER_CLASS})",
+    )
+    g.add_argument(
+        "--eval_videos_per_class",
+        type=int,
+        help=f"validation/test videos per class ({synthetic.EVAL_VIDEOS_PER_CLASS})",
+    )
     return p
 
 

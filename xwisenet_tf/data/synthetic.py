@@ -36,7 +36,13 @@ from xwisenet_tf.data.manifest import write_json
 
 CLASSES = ("walking", "jogging", "running", "boxing", "handwaving", "handclapping")
 PARAMS_FILE = "synthetic.json"
-GENERATOR_VERSION = 3  # bump when the rendering changes, so old caches are not mixed in
+# Bump when the rendering or the default split sizes change, so that an old cache is not reused
+# (4: 80 training videos per class instead of 40; the rendering of a video is version 3's).
+GENERATOR_VERSION = 4
+# Default videos per class: training (enough distinct motions and looks for the quick start's
+# model to generalise, docs/training.md) and each of validation and test.
+VIDEOS_PER_CLASS = 80
+EVAL_VIDEOS_PER_CLASS = 10
 WIDTH, HEIGHT, FPS = 96, 72, 25
 
 # Per class: (limb cycles per frame, translation in figure heights per frame). The three
@@ -291,8 +297,8 @@ def read_params(root: str | os.PathLike) -> dict:
 
 def generate(
     root: str | os.PathLike,
-    videos_per_class: int = 40,
-    eval_videos_per_class: int = 10,
+    videos_per_class: int = VIDEOS_PER_CLASS,
+    eval_videos_per_class: int = EVAL_VIDEOS_PER_CLASS,
     seed: int = 0,
     num_frames: tuple[int, int] = (40, 64),
     codec: str = "h264",

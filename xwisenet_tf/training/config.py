@@ -31,7 +31,7 @@ MAX_COLOUR_JITTER = 2.0  # `xwisenet_tf.data.pipeline.MAX_COLOUR_JITTER` (a test
 # that train the paper's XwiseNet in about 15 minutes on 2 CPU cores (what it reaches:
 # docs/training.md).
 DATASET_DEFAULTS = {
-    "synthetic": {"image_size": 64, "epochs": 12},
+    "synthetic": {"image_size": 64, "epochs": 6},
     None: {"image_size": 112, "epochs": 50},
 }
 MODEL_OVERRIDE_FLAGS = (
@@ -78,7 +78,7 @@ class TrainConfig:
             would cut out.
         batch_size: Global batch size, split across replicas.
         epochs: Total epochs of the run (a resumed run continues up to this number; default 50,
-            12 for ``synthetic``).
+            6 for ``synthetic``).
         steps_per_epoch: Batches per epoch; default ``clips_per_video`` clips of every
             training video.
         validation_steps: Batches per validation; default all validation clips.

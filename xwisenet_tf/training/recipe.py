@@ -557,9 +557,14 @@ def _plan_line(config: TrainConfig) -> str:
     quick = TrainConfig(dataset="synthetic").resolved()
     if all(getattr(config, k) == getattr(quick, k) for k in _COST_FIELDS):
         what += " (about 15 minutes on 2 CPU cores)"
+    from xwisenet_tf.data import synthetic
+
+    videos = len(synthetic.CLASSES) * (
+        synthetic.VIDEOS_PER_CLASS + 2 * synthetic.EVAL_VIDEOS_PER_CLASS
+    )
     return (
-        "Offline quick start: generating and converting the embedded synthetic dataset (360 "
-        f"videos of six KTH-like actions; about a minute, once), then {what}, then evaluating "
+        f"Offline quick start: generating and converting the embedded synthetic dataset ({videos} "
+        f"videos of six KTH-like actions, once: then cached), then {what}, then evaluating "
         "on the test videos, whose looks (figure size, colour, build, position, background) no "
         "training video shows, with the paper's protocol."
     )
