@@ -1,6 +1,6 @@
 """Train XwiseNet (or another preset) with the paper's recipe (sec. IV-B).
 
-    python train.py --dataset=synthetic                                    # offline, ~15 min
+    python train.py --dataset=synthetic                                    # offline, ~17 min
     python train.py --dataset=kth
     python train.py --dataset=kth --recipe=paper                           # sec. IV-B exactly
     python train.py --dataset=folder:/data/myvideos --model=xwisenet --width=1.0

@@ -28,7 +28,7 @@ TRAIN_CROPS = ("corner_multiscale", "corner_large", "centre_multiscale", "centre
 MAX_COLOUR_JITTER = 2.0  # `xwisenet_tf.data.pipeline.MAX_COLOUR_JITTER` (a test keeps them equal)
 # Defaults of fields left at None that depend on the dataset kind: the paper's clip size and a
 # long run for real data; for the embedded synthetic task (96x72 videos), a clip size and length
-# that train the paper's XwiseNet in about 15 minutes on 2 CPU cores (what it reaches:
+# that train the paper's XwiseNet in about 17 minutes on 2 CPU cores (what it reaches:
 # docs/training.md).
 DATASET_DEFAULTS = {
     "synthetic": {"image_size": 64, "epochs": 6},

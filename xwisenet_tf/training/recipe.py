@@ -556,7 +556,7 @@ def _plan_line(config: TrainConfig) -> str:
         return f"Dataset {config.dataset}: {what}; the time left is printed after the second epoch."
     quick = TrainConfig(dataset="synthetic").resolved()
     if all(getattr(config, k) == getattr(quick, k) for k in _COST_FIELDS):
-        what += " (about 15 minutes on 2 CPU cores)"
+        what += " (about 17 minutes on 2 CPU cores)"
     from xwisenet_tf.data import synthetic
 
     videos = len(synthetic.CLASSES) * (
