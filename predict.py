@@ -51,7 +51,7 @@ def main(argv: list[str]) -> int:
     from xwisenet_tf.training import cli
 
     def run() -> int:
-        from xwisenet_tf.training.config import write_json
+        from xwisenet_tf.files import write_json
         from xwisenet_tf.training.errors import TrainingError
         from xwisenet_tf.training.evaluation import resolve_checkpoint
         from xwisenet_tf.training.prediction import format_prediction, parse_fps, predict

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from xwisenet_tf import files as export_files
 from xwisenet_tf.export import ExportError, export_model
-from xwisenet_tf.export import files as export_files
 
 REPO = Path(__file__).resolve().parents[2]
 

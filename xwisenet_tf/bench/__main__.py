@@ -14,6 +14,8 @@ import shlex
 import sys
 import time
 
+from xwisenet_tf.files import write_json
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 SUBCOMMANDS = ("run", "sweep", "profile", "runtime", "all")
@@ -138,7 +140,7 @@ def cmd_run(args, argv) -> dict:
     result["command"] = _command_line(argv)
     os.makedirs(args.out_dir, exist_ok=True)
     paths = [
-        report.write_json(result, os.path.join(args.out_dir, "benchmark.json")),
+        write_json(os.path.join(args.out_dir, "benchmark.json"), result),
         report.write_markdown(result, os.path.join(args.out_dir, "benchmark.md")),
         report.plot(result, os.path.join(args.out_dir, "benchmark.png")),
     ]

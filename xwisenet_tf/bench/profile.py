@@ -370,7 +370,7 @@ def markdown(result: dict) -> str:
 
 
 def write(result: dict, out_dir: str) -> list[str]:
-    from xwisenet_tf.bench.report import write_json
+    from xwisenet_tf.files import write_json
 
     md = os.path.join(out_dir, "profile.md")
     with open(md, "w") as f:
@@ -379,7 +379,7 @@ def write(result: dict, out_dir: str) -> list[str]:
         if command:
             f.write(f"```\n{command}\n```\n\n")
         f.write(markdown(result))
-    return [write_json(result, os.path.join(out_dir, "profile.json")), md]
+    return [write_json(os.path.join(out_dir, "profile.json"), result), md]
 
 
 def main_json(result: dict) -> str:

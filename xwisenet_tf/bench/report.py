@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import os
-
 from xwisenet_tf.bench.cases import VARIANT_TITLES
-
-
-def write_json(result: dict, path: str) -> str:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(result, f, indent=1)
-        f.write("\n")
-    return path
 
 
 def _f(value, digits: int = 1, missing: str = "–") -> str:

@@ -159,7 +159,7 @@ def markdown(result: dict) -> str:
 
 
 def write(result: dict, out_dir: str) -> list[str]:
-    from xwisenet_tf.bench.report import write_json
+    from xwisenet_tf.files import write_json
 
     md = os.path.join(out_dir, "runtime.md")
     with open(md, "w") as f:
@@ -167,7 +167,7 @@ def write(result: dict, out_dir: str) -> list[str]:
         if result.get("command"):
             f.write(f"```\n{result['command']}\n```\n\n")
         f.write(markdown(result))
-    return [write_json(result, os.path.join(out_dir, "runtime.json")), md]
+    return [write_json(os.path.join(out_dir, "runtime.json"), result), md]
 
 
 if __name__ == "__main__":

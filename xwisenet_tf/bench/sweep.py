@@ -237,7 +237,7 @@ def plot(result: dict, path: str) -> str:
 
 
 def write(result: dict, out_dir: str) -> list[str]:
-    from xwisenet_tf.bench.report import write_json
+    from xwisenet_tf.files import write_json
 
     md = os.path.join(out_dir, "sweep.md")
     with open(md, "w") as f:
@@ -246,7 +246,7 @@ def write(result: dict, out_dir: str) -> list[str]:
             f.write(f"```\n{result['command']}\n```\n\n")
         f.write(markdown(result))
     return [
-        write_json(result, os.path.join(out_dir, "sweep.json")),
+        write_json(os.path.join(out_dir, "sweep.json"), result),
         md,
         plot(result, os.path.join(out_dir, "sweep.png")),
     ]

@@ -37,20 +37,10 @@ import json
 import os
 
 from xwisenet_tf.data.errors import DataError
+from xwisenet_tf.files import write_json  # noqa: F401 - re-exported: convert, synthetic
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
-
-
-def write_json(path: str | os.PathLike, data: dict) -> None:
-    """Writes JSON atomically (temporary file, then rename)."""
-    path = os.fspath(path)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def read_manifest(data_dir: str | os.PathLike) -> dict:

@@ -491,7 +491,7 @@ def _now() -> str:
 
 
 def _write(path: str, data: dict) -> None:
-    from xwisenet_tf.training.config import write_json
+    from xwisenet_tf.files import write_json
 
     os.makedirs(os.path.dirname(path), exist_ok=True)
     write_json(path, data)

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 import keras
 import numpy as np
 
-from xwisenet_tf.export import files
+from xwisenet_tf import files
 from xwisenet_tf.export.errors import ExportError
 from xwisenet_tf.export.tflite import QUANTIZATIONS, check_quantization
 

@@ -12,7 +12,7 @@ import os
 
 import keras
 
-from xwisenet_tf.export import files
+from xwisenet_tf import files
 from xwisenet_tf.export.errors import ExportError
 
 SIGNATURE_KEY = "serving_default"

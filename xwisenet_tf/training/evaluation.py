@@ -340,7 +340,7 @@ def write_report(report: dict[str, Any], output: str | os.PathLike) -> tuple[str
     Returns:
         ``(json_path, png_path)``.
     """
-    from xwisenet_tf.training.config import write_json
+    from xwisenet_tf.files import write_json
 
     output = os.fspath(output)
     directory = os.path.dirname(os.path.abspath(output))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from xwisenet_tf.errors import XwiseNetError
 
-class WeightImportError(ValueError):
+
+class WeightImportError(XwiseNetError):
     """A state dict that cannot be read or does not fit the model; nothing has been written."""

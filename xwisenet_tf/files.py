@@ -1,4 +1,9 @@
-"""Atomic writes: an existing output is replaced whole or left as it was, never half-written."""
+"""Atomic writes: an existing output is replaced whole or left as it was, never half-written.
+
+The package's one `write_json` (checkpoint sidecars, run configs, manifests, reports,
+benchmark results) and the writers of the export's models. Imports nothing of the package, so
+every layer can use it.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +41,7 @@ def write_text(path: str | os.PathLike, text: str) -> str:
 
 
 def write_json(path: str | os.PathLike, data) -> str:
-    """`write_bytes` of indented JSON."""
+    """`write_bytes` of JSON (indent 1, keys in insertion order, a final newline)."""
     return write_text(path, json.dumps(data, indent=1) + "\n")
 
 
