@@ -25,7 +25,9 @@ temporary name first.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 
 import av
 import numpy as np
@@ -286,6 +288,13 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: int = FPS, cod
     os.replace(tmp, path)
 
 
+def _render_and_write(path: str, action: str, split: str, key, frame_range, codec: str) -> None:
+    """Renders the video whose random choices are seeded by ``key`` and writes it to ``path``."""
+    rng = np.random.default_rng(list(key))
+    frames = render_video(action, rng, int(rng.integers(frame_range[0], frame_range[1] + 1)), split)
+    write_video(path, frames, codec=codec)
+
+
 def read_params(root: str | os.PathLike) -> dict:
     """The generation parameters stored in ``root/synthetic.json`` (empty dict if none)."""
     path = os.path.join(os.fspath(root), PARAMS_FILE)
@@ -303,8 +312,12 @@ def generate(
     num_frames: tuple[int, int] = (40, 64),
     codec: str = "h264",
     progress: bool = True,
+    num_workers: int | None = None,
 ) -> str:
     """Generates the synthetic dataset (see module docstring) unless already complete.
+
+    The videos are rendered by ``num_workers`` processes (rendering holds Python's lock, so
+    threads would not help); the files do not depend on how many.
 
     Args:
         root: Output folder.
@@ -314,6 +327,7 @@ def generate(
         num_frames: Inclusive range of the number of frames per video.
         codec: ``"h264"`` (MP4) or ``"mjpeg"`` (AVI).
         progress: Show a progress bar.
+        num_workers: Rendering processes (default: the CPUs this process may use).
 
     Returns:
         ``root`` as a string.
@@ -361,17 +375,29 @@ def generate(
         "validation": eval_videos_per_class,
         "test": eval_videos_per_class,
     }
-    todo = [(s, c, i) for s, n in counts.items() for c in CLASSES for i in range(n)]
-    for split, action, index in tqdm(
-        todo, desc="Generating synthetic videos", disable=not progress
-    ):
-        path = os.path.join(root, split, action, f"{action}_{index:04d}{ext}")
-        if os.path.isfile(path):
-            continue
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        key = [seed, list(counts).index(split), CLASSES.index(action), index]
-        rng = np.random.default_rng(key)
-        frames = render_video(action, rng, int(rng.integers(low, high + 1)), split)
-        write_video(path, frames, codec=codec)
+    todo = []
+    for split_index, (split, n) in enumerate(counts.items()):
+        for action in CLASSES:
+            for index in range(n):
+                path = os.path.join(root, split, action, f"{action}_{index:04d}{ext}")
+                if not os.path.isfile(path):
+                    key = (seed, split_index, CLASSES.index(action), index)
+                    todo.append((path, action, split, key, (low, high), codec))
+    for split in counts:
+        for action in CLASSES:
+            os.makedirs(os.path.join(root, split, action), exist_ok=True)
+    workers = min(num_workers or len(os.sched_getaffinity(0)), len(todo))
+    bar = tqdm(total=len(todo), desc="Generating synthetic videos", disable=not progress)
+    with bar:
+        if workers <= 1:
+            for job in todo:
+                _render_and_write(*job)
+                bar.update()
+        else:
+            # "spawn": the caller may have started TensorFlow's threads, which a fork would copy.
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                for _ in pool.map(_render_and_write, *zip(*todo), chunksize=4):
+                    bar.update()
     write_json(os.path.join(root, PARAMS_FILE), {**params, "complete": True})
     return root
