@@ -173,28 +173,11 @@ def tflite_call(content: bytes, clip: np.ndarray, num_threads: int) -> tuple:
 
     The interpreter applies the XNNPACK delegate by default. When XNNPACK refuses the graph
     (it does for the int8 3D-ResNets: "failed to create XNNPACK runtime" at a residual ADD),
-    the model runs on TFLite's builtin kernels instead and the note says so.
+    the model runs on TFLite's builtin kernels instead and the note says so
+    (`xwisenet_tf.tflite_runner.TFLiteRunner` with ``fallback=True``).
     """
-    from xwisenet_tf.export.tflite import TFLiteModel
+    from xwisenet_tf.tflite_runner import TFLiteRunner
 
-    try:
-        runner = TFLiteModel(content, num_threads=num_threads)
-        runner.set_input(clip)
-        return runner.invoke, "xnnpack"
-    except RuntimeError as e:
-        error = str(e).split("failed to create XNNPACK runtime")[-1].strip()[:200]
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-    interpreter = Interpreter(
-        model_content=bytes(content),
-        num_threads=num_threads,
-        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-    )
-    interpreter.allocate_tensors()
-    detail = interpreter.get_input_details()[0]
-    scale, zero_point = detail["quantization"]
-    x = np.asarray(clip).reshape(detail["shape"])
-    if scale and np.issubdtype(detail["dtype"], np.integer):
-        x = np.round(x / scale + zero_point)
-    interpreter.set_tensor(detail["index"], x.astype(detail["dtype"]))
-    return interpreter.invoke, f"builtin kernels (XNNPACK failed: {error or 'runtime'})"
+    runner = TFLiteRunner(content, num_threads=num_threads, fallback=True)
+    runner.set_input(clip)
+    return runner.invoke, runner.delegate

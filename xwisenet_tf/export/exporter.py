@@ -16,6 +16,7 @@ left as it was.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -33,7 +34,6 @@ from xwisenet_tf.export.tflite import QUANTIZATIONS, check_quantization
 
 REPORT_FILE = "export_report.json"
 REPORT_FORMAT = "xwisenet_tf.export_report/1"
-CHECKPOINT_NAMES = ("best.keras", "last.keras")
 FILE_TAGS = {"none": "float32", "fp16": "fp16", "dynamic": "dynamic", "int8": "int8"}
 
 
@@ -133,75 +133,57 @@ class ExportOptions:
 
 
 def resolve_checkpoint(path: str | os.PathLike) -> str:
-    """The ``.keras`` file of ``path`` (a file, or a model_dir with best/last.keras).
+    """The ``.keras`` file of ``path`` (`xwisenet_tf.training.checkpoint.find_checkpoint`).
 
     Raises:
         ExportError: nothing loadable there.
     """
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        for name in CHECKPOINT_NAMES:
-            if os.path.isfile(os.path.join(path, name)):
-                return os.path.join(path, name)
-        found = sorted(f for f in os.listdir(path) if f.endswith(".keras"))
-        if len(found) == 1:
-            return os.path.join(path, found[0])
-        raise ExportError(
-            f"--checkpoint {path}: directory holds no best.keras or last.keras"
-            + (f" (several .keras files: {found}; name one)" if found else "")
-        )
-    if not os.path.isfile(path):
-        raise ExportError(f"--checkpoint {path}: not found; expected a .keras file")
-    if not path.endswith(".keras"):
-        raise ExportError(f"--checkpoint {path}: not a .keras file; expected a train.py checkpoint")
-    return path
+    from xwisenet_tf.training.checkpoint import find_checkpoint
+
+    with _as_export_error():
+        return find_checkpoint(path, f"--checkpoint {os.fspath(path)}")
 
 
 def load_checkpoint(path: str | os.PathLike) -> tuple[keras.Model, dict]:
-    """Loads a checkpoint (safe mode, uncompiled) and its metadata (class names, input).
+    """Loads a checkpoint and its metadata (`xwisenet_tf.training.checkpoint.load`).
 
     Returns:
         ``(model, metadata)``; ``metadata["class_names"]`` always set (``class_<i>`` when the
-        checkpoint has no sidecar or training ``config.json``).
+        checkpoint has no sidecar or training ``config.json``, with a warning) and
+        ``metadata["checkpoint"]`` the file's absolute path.
 
     Raises:
         ExportError: missing or unreadable checkpoint, metadata that does not fit the model.
     """
-    import xwisenet_tf  # noqa: F401 - registers the custom layers
-    from xwisenet_tf.training.metadata import read_metadata
+    from xwisenet_tf.training import checkpoint
 
     path = resolve_checkpoint(path)
-    try:
-        model = keras.models.load_model(path, compile=False)
-    except Exception as e:  # noqa: BLE001 - zip/h5/deserialisation errors of many types
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ExportError(f"--checkpoint {path}: not a readable Keras model ({first})") from e
-    shape = model.inputs[0].shape
-    if len(model.inputs) != 1 or len(shape) != 5 or shape[-1] != 3:
-        raise ExportError(
-            f"--checkpoint {path}: the model takes inputs of shape {tuple(shape)}; expected "
-            "video clips (batch, frames, height, width, 3)"
-        )
-    try:
-        metadata = dict(read_metadata(path))
-    except Exception as e:  # noqa: BLE001 - TrainingError from an unreadable sidecar
-        raise ExportError(str(e).splitlines()[0]) from e
-    num_classes = int(model.outputs[0].shape[-1])
-    names = metadata.get("class_names")
-    if names is None:
+    with _as_export_error():
+        loaded = checkpoint.load(path, f"--checkpoint {path}")
+    if not loaded.has_class_names:
         print(
             f"WARNING: {path} has no class names (no {os.path.basename(path)}.json sidecar or "
             "training config.json); the export names them class_0, class_1, ...",
             file=sys.stderr,
         )
-        metadata["class_names"] = [f"class_{i}" for i in range(num_classes)]
-    elif len(names) != num_classes:
-        raise ExportError(
-            f"--checkpoint {path}: its metadata lists {len(names)} class names but the model has "
-            f"{num_classes} outputs"
-        )
-    metadata["checkpoint"] = os.path.abspath(path)
-    return model, metadata
+    metadata = {
+        **loaded.metadata,
+        "class_names": loaded.class_names,
+        "checkpoint": os.path.abspath(path),
+    }
+    return loaded.model, metadata
+
+
+@contextlib.contextmanager
+def _as_export_error():
+    """Re-raises a `TrainingError` of the checkpoint module as an `ExportError` (one line)."""
+    from xwisenet_tf.errors import one_line
+    from xwisenet_tf.training.errors import TrainingError
+
+    try:
+        yield
+    except TrainingError as e:
+        raise ExportError(one_line(e)) from e
 
 
 def static_float32_model(model: keras.Model, clip_shape: tuple[int, ...]) -> keras.Model:
@@ -506,13 +488,13 @@ class _Exporter:
 
     def export_tflite(self) -> tuple[str, dict]:
         from xwisenet_tf.export.tflite import (
-            TFLiteModel,
             convert_to_tflite,
             float_op_names,
             non_builtin_ops,
             tflite_op_names,
         )
         from xwisenet_tf.export.verify import compare_outputs, measure_latency
+        from xwisenet_tf.tflite_runner import TFLiteRunner
         from xwisenet_tf.training.model_metadata import add_tflite_metadata
 
         options = self.options
@@ -538,7 +520,7 @@ class _Exporter:
         foreign = non_builtin_ops(content)
         if foreign:  # convert_to_tflite checks too; the metadata must not change that
             raise ExportError(f"{name}: non-builtin ops {foreign}")
-        runner = TFLiteModel(content, num_threads=options.num_threads)
+        runner = TFLiteRunner(content, num_threads=options.num_threads)
         signature = runner.interpreter.get_signature_list()["serving_default"]
         scores = np.stack([runner(x) for x in self.verify_inputs])
         verification = {

@@ -1,5 +1,5 @@
 """TFLite conversion (float, fp16, dynamic-range, full int8), op inspection and execution with
-the LiteRT interpreter (``ai-edge-litert``). The metadata entry of a ``.tflite`` file is read
+the LiteRT interpreter (``ai-edge-litert``, through `xwisenet_tf.tflite_runner`). The metadata entry of a ``.tflite`` file is read
 and written by `xwisenet_tf.training.model_metadata`.
 
 Every conversion goes through one function, `tflite_converter`: the Keras model is wrapped in a
@@ -20,6 +20,7 @@ import keras
 import numpy as np
 
 from xwisenet_tf.export.errors import ExportError
+from xwisenet_tf.tflite_runner import TFLiteRunner
 
 QUANTIZATIONS = ("none", "fp16", "dynamic", "int8")
 NOT_BUILTIN_PREFIXES = ("CUSTOM", "FLEX", "DELEGATE")
@@ -225,56 +226,14 @@ def float_op_names(content: bytes) -> list[str]:
     return [f"{name} x{n}" for name, n in sorted(counts.items())]
 
 
-class TFLiteModel:
-    """A LiteRT interpreter around a single-input, single-output TFLite model.
-
-    Float inputs are quantised and integer outputs dequantised with the tensors' quantisation
-    parameters, so an int8-I/O model is called with the same clips and gives the same kind of
-    scores as a float one. Integer inputs without quantisation parameters (the uint8 frames of
-    a model with preprocessing) are passed as they are.
-    """
-
-    def __init__(self, content: bytes, num_threads: int | None = None):
-        from ai_edge_litert.interpreter import Interpreter
-
-        kwargs = {} if num_threads is None else {"num_threads": num_threads}
-        self.interpreter = Interpreter(model_content=bytes(content), **kwargs)
-        self.interpreter.allocate_tensors()
-        self.input = self.interpreter.get_input_details()[0]
-        self.output = self.interpreter.get_output_details()[0]
-
-    def set_input(self, clip: np.ndarray) -> None:
-        """Sets the input from one clip (with or without the batch axis)."""
-        clip = np.asarray(clip).reshape(self.input["shape"])
-        dtype = self.input["dtype"]
-        scale, zero_point = self.input["quantization"]
-        if np.issubdtype(dtype, np.integer) and scale and np.issubdtype(clip.dtype, np.floating):
-            info = np.iinfo(dtype)
-            clip = np.clip(np.round(clip / scale + zero_point), info.min, info.max)
-        self.interpreter.set_tensor(self.input["index"], clip.astype(dtype))
-
-    def get_output(self) -> np.ndarray:
-        """The output of the last `invoke`, dequantised when it is an integer tensor."""
-        out = self.interpreter.get_tensor(self.output["index"])
-        scale, zero_point = self.output["quantization"]
-        if np.issubdtype(out.dtype, np.integer) and scale:
-            out = (out.astype(np.float32) - zero_point) * scale
-        return out
-
-    def invoke(self) -> None:
-        self.interpreter.invoke()
-
-    def __call__(self, clip: np.ndarray) -> np.ndarray:
-        """Scores of one clip (batch axis removed)."""
-        self.set_input(clip)
-        self.invoke()
-        return self.get_output()[0]
+# The runner of every TFLite model of the package, under the name the export API documents.
+TFLiteModel = TFLiteRunner
 
 
 def run_tflite(content: bytes, inputs: np.ndarray, num_threads: int | None = None) -> np.ndarray:
     """Runs a single-input, single-output TFLite model on each item of `inputs` (batch 1 each).
 
-    Quantised (int8/uint8) inputs and outputs are converted as in `TFLiteModel`.
+    Quantised (int8/uint8) inputs and outputs are converted as in `TFLiteRunner`.
     """
-    model = TFLiteModel(content, num_threads=num_threads)
+    model = TFLiteRunner(content, num_threads=num_threads)
     return np.stack([model(item) for item in inputs])

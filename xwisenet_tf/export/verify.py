@@ -88,9 +88,9 @@ def measure_latency(
     """
     from ai_edge_litert import __version__ as litert_version
 
-    from xwisenet_tf.export.tflite import TFLiteModel
+    from xwisenet_tf.tflite_runner import TFLiteRunner
 
-    runner = TFLiteModel(content, num_threads=num_threads)
+    runner = TFLiteRunner(content, num_threads=num_threads)
     runner.set_input(clip)
     tflite = median_latency_ms(runner.invoke, runs, warmup)
     batch = np.asarray(clip)[None]

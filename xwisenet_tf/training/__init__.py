@@ -7,6 +7,7 @@ Public API::
     TrainConfig, train(config) -> TrainResult             # train.py
     evaluate(model, data_dir, split, ...) -> report        # evaluate.py (sec. IV-C)
     load_checkpoint(path), write_report(report, path), format_report(report)
+    checkpoint.load(path) -> Checkpoint                    # model + class names, clip, fps...
     Predictor(path).predict_video(path) / predict(paths, checkpoint, ...)   # predict.py
     compile_recipe(model, total_steps, recipe="default")   # a notebook's model.compile
     RECIPES, WarmupCosine, SparseCrossentropy
@@ -19,14 +20,10 @@ Public API::
 
 from __future__ import annotations
 
+from xwisenet_tf.training.checkpoint import load_checkpoint
 from xwisenet_tf.training.config import TrainConfig
 from xwisenet_tf.training.errors import TrainingError
-from xwisenet_tf.training.evaluation import (
-    evaluate,
-    format_report,
-    load_checkpoint,
-    write_report,
-)
+from xwisenet_tf.training.evaluation import evaluate, format_report, write_report
 from xwisenet_tf.training.metadata import read_metadata, write_metadata
 from xwisenet_tf.training.optimizer import (
     AdamL2,

@@ -23,39 +23,16 @@ import keras
 import numpy as np
 
 from xwisenet_tf import data
+from xwisenet_tf.training.checkpoint import (  # noqa: F401 - documented here too
+    load_checkpoint,
+    resolve_checkpoint,
+)
 from xwisenet_tf.training.errors import TrainingError
 
 PROTOCOL = (
     "paper sec. IV-C: all non-overlapping clips of each video, centre crop at scale 1, "
     "softmax scores averaged per video"
 )
-
-
-def load_checkpoint(path: str | os.PathLike) -> keras.Model:
-    """Loads a ``.keras`` model (safe mode, uncompiled) with errors naming the file.
-
-    Raises:
-        TrainingError: missing file, wrong extension, or not a loadable Keras model.
-    """
-    import xwisenet_tf  # noqa: F401 - registers the custom layers
-
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise TrainingError(f"{path}: checkpoint not found; expected a .keras file")
-    if not path.endswith(".keras"):
-        raise TrainingError(f"{path}: not a .keras file; expected a checkpoint written by train.py")
-    try:
-        model = keras.models.load_model(path, compile=False)
-    except Exception as e:  # noqa: BLE001 - zip/h5/deserialisation errors of many types
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise TrainingError(f"{path}: not a readable Keras model ({first})") from e
-    shape = model.inputs[0].shape
-    if len(shape) != 5 or shape[-1] != 3:
-        raise TrainingError(
-            f"{path}: the model takes inputs of shape {tuple(shape)}; expected video clips "
-            "(batch, frames, height, width, 3)"
-        )
-    return model
 
 
 def model_input(model: keras.Model) -> tuple[int, int]:
@@ -375,25 +352,6 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def resolve_checkpoint(checkpoint: str | None, model_dir: str | None) -> str:
-    """The checkpoint to use: ``checkpoint``, else ``model_dir/best.keras`` (or ``last.keras``).
-
-    Raises:
-        TrainingError: neither is given, or nothing is found.
-    """
-    if checkpoint:
-        return os.fspath(checkpoint)
-    if not model_dir:
-        raise TrainingError("give --model_dir (a training run) or --checkpoint (a .keras file)")
-    if not os.path.isdir(model_dir):
-        raise TrainingError(f"{model_dir}: model directory not found")
-    for name in ("best.keras", "last.keras"):
-        path = os.path.join(model_dir, name)
-        if os.path.isfile(path):
-            return path
-    raise TrainingError(f"{model_dir}: holds no best.keras or last.keras; expected a training run")
-
-
 def resolve_data(
     dataset: str | None,
     data_dir: str | None,
@@ -464,27 +422,27 @@ def run_evaluation(
     Returns:
         ``(report, json_path, png_path)``.
     """
+    from xwisenet_tf.training import checkpoint as checkpoints
     from xwisenet_tf.training.config import CONFIG_FILE, read_run_config
-    from xwisenet_tf.training.metadata import read_metadata
 
     if batch_size < 1:
         raise TrainingError(f"batch_size must be a positive integer; received {batch_size}")
     path = resolve_checkpoint(checkpoint, model_dir)
+    if os.path.isdir(path):
+        path = checkpoints.find_checkpoint(path)
     folder = os.path.dirname(os.path.abspath(path))
     run_config = (
         read_run_config(folder) if os.path.isfile(os.path.join(folder, CONFIG_FILE)) else None
     )
     prepared = resolve_data(dataset, data_dir, run_config, dataset_options)
-    model = load_checkpoint(path)
-    meta = read_metadata(path)
-    stride = int(meta.get("input", {}).get("frame_stride", 1))
+    loaded = checkpoints.load(path)
     report = evaluate(
-        model,
+        loaded.model,
         prepared,
         split,
         batch_size,
-        stride,
-        meta.get("class_names"),
+        loaded.frame_stride,
+        loaded.metadata.get("class_names"),
         progress,
         path,
         clip_scores=clip_scores,

@@ -161,51 +161,36 @@ class Predictor:
     """
 
     def __init__(self, path: str | os.PathLike, num_threads: int | None = None):
+        from xwisenet_tf.training import checkpoint
+
         self.path = os.fspath(path)
         self._forward = None
         if not os.path.isfile(self.path):
             raise TrainingError(f"{self.path}: model not found; expected a .keras or .tflite file")
         extension = os.path.splitext(self.path)[1].lower()
         if extension == ".keras":
-            from xwisenet_tf.training.evaluation import load_checkpoint
-
-            self._model = load_checkpoint(self.path)
+            self._model = checkpoint.load_checkpoint(self.path)
             shape = tuple(self._model.inputs[0].shape)
             num_classes = int(self._model.outputs[0].shape[-1])
             self._run = self._run_keras
         elif extension == ".tflite":
-            from ai_edge_litert.interpreter import Interpreter
+            from xwisenet_tf.tflite_runner import TFLiteRunner
 
             try:
-                self._interpreter = Interpreter(model_path=self.path, num_threads=num_threads)
-                self._interpreter.allocate_tensors()
+                self._runner = TFLiteRunner(path=self.path, num_threads=num_threads)
             except (ValueError, RuntimeError) as e:
                 raise TrainingError(f"{self.path}: not a readable TFLite model ({e})") from e
-            self._input = self._interpreter.get_input_details()[0]
-            self._output = self._interpreter.get_output_details()[0]
-            shape = tuple(int(d) for d in self._input["shape"])
-            num_classes = int(self._output["shape"][-1])
+            shape = tuple(int(d) for d in self._runner.input["shape"])
+            num_classes = int(self._runner.output["shape"][-1])
             self._run = self._run_tflite
         else:
             raise TrainingError(
                 f"{self.path}: unknown model format {extension!r}; expected .keras or .tflite"
             )
-        if len(shape) != 5 or shape[2] != shape[3] or shape[4] != 3:
-            raise TrainingError(
-                f"{self.path}: takes inputs of shape {shape}; expected video clips "
-                "(batch, frames, size, size, 3)"
-            )
+        checkpoint.check_clip_input([shape], self.path, square=True)
         self.num_frames, self.image_size = int(shape[1]), int(shape[2])
         metadata = read_model_metadata(self.path)
-        names = metadata.get("class_names")
-        if names is None:
-            names = [f"class_{i}" for i in range(num_classes)]
-        elif len(names) != num_classes:
-            raise TrainingError(
-                f"{self.path}: its metadata lists {len(names)} class names but the model has "
-                f"{num_classes} outputs"
-            )
-        self.class_names = list(names)
+        self.class_names = checkpoint.class_names(metadata, num_classes, self.path)
         meta = metadata.get("input") or {}
         self.frame_stride = int(meta.get("frame_stride") or 1)
         self.short_side = meta.get("short_side")
@@ -237,22 +222,17 @@ class Predictor:
         return np.asarray(self._forward(clips), np.float64)
 
     def _run_tflite(self, clips: np.ndarray) -> np.ndarray:
+        runner = self._runner
+        dtype = runner.input["dtype"]
+        if self.raw_frames and np.issubdtype(dtype, np.integer):
+            # 0-255 frames (rounded by `_scores`) go in as they are, never quantised.
+            info = np.iinfo(dtype)
+            clips = np.clip(clips, info.min, info.max).astype(dtype)
         scores = []
-        in_scale, in_zero = self._input.get("quantization", (0.0, 0))
-        out_scale, out_zero = self._output.get("quantization", (0.0, 0))
         for clip in clips:
-            item = clip[None]
-            if np.issubdtype(self._input["dtype"], np.integer):
-                info = np.iinfo(self._input["dtype"])
-                if in_scale and not self.raw_frames:
-                    item = np.round(item / in_scale + in_zero)
-                item = np.clip(np.round(item), info.min, info.max)
-            self._interpreter.set_tensor(self._input["index"], item.astype(self._input["dtype"]))
-            self._interpreter.invoke()
-            out = self._interpreter.get_tensor(self._output["index"])[0].astype(np.float64)
-            if np.issubdtype(self._output["dtype"], np.integer) and out_scale:
-                out = (out - out_zero) * out_scale
-            scores.append(out)
+            runner.set_input(clip[None])
+            runner.invoke()
+            scores.append(runner.get_output(np.float64)[0].astype(np.float64))
         return np.stack(scores)
 
     def timeline_rate(self, info: VideoInfo, fps: str | float = FPS_MODEL) -> tuple[float, str]:
