@@ -8,7 +8,8 @@ Every non-overlapping 16-frame clip of every video, centre crop; softmax scores 
 video. Prints and writes ``video_accuracy`` (the paper's number), ``clip_accuracy``, per-class
 accuracy, the confusion matrix (JSON and ``<output>_confusion.png``), the numbers of videos and
 clips, params and MACs; with ``--clip_scores``, every clip's scores per video (``predict.py``
-on a video's file gives the same scores for its full clips).
+on a video's file gives the same scores for its full clips). An error is one line
+``error: <message>`` on stderr, exit status 2 (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 from absl import app, flags
 
 import xwisenet_tf.quiet_start  # noqa: F401 - TensorFlow starts without its start-up lines
+from xwisenet_tf.errors import parse_flags
 
 FLAGS = flags.FLAGS
 
@@ -76,4 +78,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

@@ -5,17 +5,18 @@ r"""Exports a trained checkpoint to SavedModel and/or TFLite, verified against K
 
 Writes the model(s), a metadata sidecar per model (class names, input) and export_report.json
 (size, TFLite ops, agreement with Keras, latency) into --output_dir. The library function is
-`xwisenet_tf.export.export_model`.
+`xwisenet_tf.export.export_model`. An error is one line ``error: <message>`` on stderr, exit
+status 2 (docs/architecture.md).
 """
 
 from __future__ import annotations
 
 import os
-import sys
 
 from absl import app, flags, logging
 
 import xwisenet_tf.quiet_start  # noqa: F401 - TensorFlow starts without its start-up lines
+from xwisenet_tf.errors import parse_flags, run_command, usage_error
 
 # Mirrors xwisenet_tf.export.exporter (ExportOptions defaults, QUANTIZATIONS): this module checks
 # the cheap arguments before TensorFlow loads (a typo fails in a fraction of a second, with one
@@ -92,17 +93,20 @@ flags.DEFINE_string("data_dir", _DEFAULTS["data_dir"], "Cache of the synthetic f
 FLAGS = flags.FLAGS
 
 
-def main(argv: list[str]) -> None:
+def main(argv: list[str]) -> int:
     logging.set_verbosity(logging.WARNING)  # TensorFlow's SavedModel INFO lines
     if len(argv) > 1:
-        _fail(f"unexpected arguments {argv[1:]}")
+        usage_error(f"unexpected arguments {argv[1:]}")
     if not FLAGS.checkpoint:
-        _fail("--checkpoint is required (a .keras file or a training model_dir)")
+        usage_error("--checkpoint is required (a .keras file or a training model_dir)")
     if not FLAGS.output_dir:
-        _fail("--output_dir is required")
+        usage_error("--output_dir is required")
     _precheck()
-    from xwisenet_tf.data import DataError
-    from xwisenet_tf.export import ExportError, export_model
+    return run_command(_export)
+
+
+def _export() -> None:
+    from xwisenet_tf.export import export_model
     from xwisenet_tf.export.exporter import ExportOptions
 
     options = ExportOptions(
@@ -126,43 +130,35 @@ def main(argv: list[str]) -> None:
         evaluate_accuracy=FLAGS.evaluate_accuracy,
         data_dir=FLAGS.data_dir,
     )
-    try:
-        export_model(options)
-    except (ExportError, DataError) as e:
-        _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+    export_model(options)
     print(f"Report: {os.path.join(options.output_dir, 'export_report.json')}")
 
 
 def _precheck() -> None:
     """The checks of `ExportOptions.validate` that need no TensorFlow, with its messages."""
     if not FLAGS.saved_model and not FLAGS.tflite:
-        _fail("nothing to export: pass --tflite and/or --saved_model")
+        usage_error("nothing to export: pass --tflite and/or --saved_model")
     if FLAGS.quantize not in QUANTIZATIONS:
-        _fail(
+        usage_error(
             f"--quantize {FLAGS.quantize!r}: unknown quantization; expected one of "
             f"{', '.join(QUANTIZATIONS)}"
         )
     if not os.path.exists(FLAGS.checkpoint):
-        _fail(
+        usage_error(
             f"--checkpoint {FLAGS.checkpoint}: not found; expected a .keras file written by "
             "train.py or its model_dir"
         )
     data = FLAGS.calibration_data
     if data is not None:
         if not os.path.isdir(data):
-            _fail(f"--calibration_data {data}: directory not found")
+            usage_error(f"--calibration_data {data}: directory not found")
         if not os.path.isfile(os.path.join(data, "manifest.json")):
-            _fail(
+            usage_error(
                 f"--calibration_data {data}: holds no prepared dataset (no manifest.json); "
                 "expected a directory written by `python -m xwisenet_tf.data.prepare` "
                 "(TFRecords + manifest)"
             )
 
 
-def _fail(message: str) -> None:
-    print(f"export.py: error: {message}", file=sys.stderr, flush=True)
-    sys.exit(2)
-
-
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

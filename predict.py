@@ -12,7 +12,8 @@ frames, JPEG round trip included), resampled to the model's training rate unless
 says otherwise, and streamed clip by clip (bounded memory, a progress bar per video). Every
 frame is on the timeline: the frames after the last full clip form a last, loop-padded clip,
 marked and left out of the video's score (as evaluation leaves them out). Exit status 1 when a
-video cannot be decoded (the others are still predicted).
+video cannot be decoded (the others are still predicted), 2 on an error that stops the command
+(one line ``error: <message>``; docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import os
 from absl import app, flags
 
 import xwisenet_tf.quiet_start  # noqa: F401 - TensorFlow starts without its start-up lines
+from xwisenet_tf.errors import parse_flags
 
 FLAGS = flags.FLAGS
 
@@ -46,11 +48,11 @@ flags.DEFINE_bool("progress", True, "Show a progress bar per video (on stderr)."
 
 
 def main(argv: list[str]) -> int:
-    import sys
 
     from xwisenet_tf.training import cli
 
     def run() -> int:
+        from xwisenet_tf.errors import EXIT_OK, EXIT_PARTIAL, print_error
         from xwisenet_tf.files import write_json
         from xwisenet_tf.training.checkpoint import resolve_checkpoint
         from xwisenet_tf.training.errors import TrainingError
@@ -71,7 +73,7 @@ def main(argv: list[str]) -> int:
         for result in results:
             print(format_prediction(result))
         for error in errors:
-            print(f"error: {error}", file=sys.stderr)
+            print_error(error)
         if FLAGS.output:
             write_json(
                 FLAGS.output,
@@ -81,10 +83,10 @@ def main(argv: list[str]) -> int:
                     "errors": errors,
                 },
             )
-        return 1 if errors else 0
+        return EXIT_PARTIAL if errors else EXIT_OK
 
     return cli.run(run)
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

@@ -56,7 +56,7 @@ def test_a_cli_error_is_the_only_line_on_stderr(tmp_path):
         cwd=REPO, env=_env(TF_CPP_MIN_LOG_LEVEL=None), capture_output=True, text=True,
         timeout=180,
     )  # fmt: skip
-    assert result.returncode == 1, result.stderr
+    assert result.returncode == 2, result.stderr
     assert result.stderr == f"error: {missing}: model directory not found\n"
 
 

@@ -207,13 +207,13 @@ def test_failed_configuration_is_recorded_and_the_table_goes_on(tmp_path):
 def test_cli_user_errors_are_one_line(tmp_path, capsys):
     from xwisenet_tf.experiments.__main__ import main
 
-    assert main(["run", "--table=2", f"--output_dir={tmp_path}"]) == 1
+    assert main(["run", "--table=2", f"--output_dir={tmp_path}"]) == 2
     assert capsys.readouterr().err.strip() == (
         "error: table 2: give --dataset (the paper used Part-Kinetics, a 10-class Kinetics "
         "subset: folder:PATH or csv:PATH; 'synthetic' for a quick offline run)"
     )
     args = ["--table=4", "--dataset=synthetic", f"--output_dir={tmp_path}"]
-    assert main(["run", *args, "--model_option=depthh=3"]) == 1
+    assert main(["run", *args, "--model_option=depthh=3"]) == 2
     assert capsys.readouterr().err.startswith("error: unknown --model_option ['depthh']")
     assert main(["list", *args, "--configs=xwisenet-s*"]) == 0
     listing = capsys.readouterr().out.splitlines()

@@ -43,7 +43,7 @@ def _error_line(result: subprocess.CompletedProcess) -> str:
     """The one line of stderr (checked before TensorFlow loads, so no start-up logging)."""
     assert result.returncode == 2, result.stderr
     lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("export.py: error:"), result.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     return lines[0]
 
 

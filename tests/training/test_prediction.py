@@ -283,7 +283,7 @@ def test_the_exported_model_carries_the_training_rate(synthetic_prepared, tmp_pa
 def test_predict_cli_fps_flag(trained_like, tmp_path):
     video = _video(tmp_path / "v20.mp4", 20)
     bad = run_cli("predict.py", f"--checkpoint={trained_like}", f"--input={video}", "--fps=fast")
-    assert bad.returncode == 1 and "fps must be 'model'" in error_line(bad)
+    assert bad.returncode == 2 and "fps must be 'model'" in error_line(bad)
     out = tmp_path / "pred.json"
     good = run_cli(
         "predict.py",

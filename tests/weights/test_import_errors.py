@@ -70,18 +70,18 @@ def test_cli_writes_nothing_for_a_state_dict_that_does_not_fit(half_width_npz, t
         ["import", "--format", "e3d", "--preset", "shufflenet3d-1.0x", "--input", half_width_npz,
          "--output", str(output), "--frames", "4", "--size", "32"]
     )  # fmt: skip
-    assert status == 1
+    assert status == 2
     assert "shufflenet_0.5x.npz" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
 def test_cli_names_a_missing_file_and_a_pth_without_torch(tmp_path, capsys):
     args = ["import", "--format", "e3d", "--preset", "shufflenet3d-1.0x", "--output"]
-    assert main([*args, str(tmp_path / "m.keras"), "--input", str(tmp_path / "no.npz")]) == 1
+    assert main([*args, str(tmp_path / "m.keras"), "--input", str(tmp_path / "no.npz")]) == 2
     assert "not found" in capsys.readouterr().err
     pth = tmp_path / "model.pth"
     pth.write_bytes(b"not a checkpoint")
-    assert main([*args, str(tmp_path / "m.keras"), "--input", str(pth)]) == 1
+    assert main([*args, str(tmp_path / "m.keras"), "--input", str(pth)]) == 2
     assert "model.pth" in capsys.readouterr().err
     assert not (tmp_path / "m.keras").exists()
 

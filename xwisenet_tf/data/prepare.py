@@ -20,9 +20,10 @@ nominal rate by default, or at ``--fps``. The rate is recorded per video (``vide
 records, ``fps`` in the manifest's ``videos``), and dataset frame ranges (KTH's sequences) are
 mapped onto the timeline.
 
-Exit status: 0 when every video converted, 1 when some files or samples failed (they are
-printed and listed under ``failed`` in ``manifest.json``; all good ones are converted), 2 when
-the conversion could not run at all (bad arguments, nothing found, offline KTH download).
+Exit status (the convention of every command line, docs/architecture.md): 0 when every video
+converted, 1 when some files or samples failed (they are printed and listed under ``failed`` in
+``manifest.json``; all good ones are converted), 2 when the conversion could not run at all
+(bad arguments, nothing found, offline KTH download), with one line ``error: <message>``.
 
 This module imports nothing heavy at top level; the work is in `xwisenet_tf.data.convert`.
 """
@@ -33,11 +34,12 @@ import argparse
 import sys
 
 from xwisenet_tf.data import synthetic
+from xwisenet_tf.errors import EXIT_OK, EXIT_PARTIAL, ArgumentParser, run_command
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (every flag documented in ``--help``)."""
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="python -m xwisenet_tf.data.prepare",
         description="Convert videos into sharded TFRecords of tf.train.SequenceExample "
         "(JPEG frames) plus manifest.json, for xwisenet_tf.data.load.",
@@ -118,15 +120,14 @@ def _options(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Runs the conversion; returns the exit status (0 ok, 1 some failed, 2 error)."""
     args = build_parser().parse_args(argv)
-    from xwisenet_tf.data.convert import prepare_dataset
-    from xwisenet_tf.data.errors import DataError
 
-    try:
+    def convert() -> int:
+        from xwisenet_tf.data.convert import prepare_dataset
+
         manifest = prepare_dataset(args.dataset, args.source, args.output, **_options(args))
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 1 if manifest["failed"] else 0
+        return EXIT_PARTIAL if manifest["failed"] else EXIT_OK
+
+    return run_command(convert)
 
 
 if __name__ == "__main__":

@@ -17,13 +17,15 @@ import argparse
 import os
 import sys
 
+from xwisenet_tf.errors import ArgumentParser
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def _parser() -> argparse.ArgumentParser:
     from xwisenet_tf.experiments.tables import TABLES
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m xwisenet_tf.experiments",
         description="Train, evaluate and report the configurations of the paper's tables.",
     )

@@ -1,5 +1,6 @@
 """Helpers shared by ``train.py``, ``evaluate.py`` and ``predict.py``: flag parsing and the
-one-line error contract (a user error prints ``error: <message>`` and exits with status 1)."""
+one-line error contract (`xwisenet_tf.errors.run_command`: a user error prints
+``error: <message>`` and exits with status 2; docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -7,35 +8,26 @@ import json
 import sys
 from collections.abc import Callable, Iterable
 
+from xwisenet_tf.errors import (  # noqa: F401 - parse_flags, one_line: used by the scripts
+    one_line,
+    parse_flags,
+    run_command,
+)
 from xwisenet_tf.training.errors import TrainingError
 
 
-def one_line(error: BaseException) -> str:
-    """The message of ``error`` on one line."""
-    return " ".join(str(error).split()) or type(error).__name__
-
-
 def run(fn: Callable[[], int | None]) -> int:
-    """Calls ``fn``; user errors (`TrainingError`, `DataError`) become one line on stderr.
+    """Calls ``fn`` through `xwisenet_tf.errors.run_command`, TensorFlow's INFO lines muted.
 
     Returns:
-        ``fn``'s status (0 if it returns ``None``), 1 after a user error, 130 on Ctrl-C.
+        ``fn``'s status (0 if it returns ``None``), 2 after a user error (any
+        `XwiseNetError`: `TrainingError`, `DataError`, `ExportError`...), 130 on Ctrl-C.
     """
     from absl import logging
 
-    from xwisenet_tf.data import DataError
-
     if logging.get_verbosity() > logging.WARNING and "--verbosity" not in " ".join(sys.argv):
         logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO lines drown the progress bar
-    try:
-        status = fn()
-    except (TrainingError, DataError) as e:
-        print(f"error: {one_line(e)}", file=sys.stderr, flush=True)
-        return 1
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr, flush=True)
-        return 130
-    return 0 if status is None else int(status)
+    return run_command(fn)
 
 
 def check_no_arguments(argv: list[str]) -> None:

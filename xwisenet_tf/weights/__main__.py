@@ -21,11 +21,13 @@ import argparse
 import os
 import sys
 
+from xwisenet_tf.errors import EXIT_ERROR, ArgumentParser, one_line, print_error
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m xwisenet_tf.weights",
         description="Import pretrained weights of the PyTorch video zoos into a preset.",
     )
@@ -64,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Runs the CLI; returns the exit status (1 with a one-paragraph error for bad input)."""
+    """Runs the CLI; returns the exit status (2 with a one-line error for bad input)."""
     args = _parser().parse_args(argv)
     from xwisenet_tf.weights.errors import WeightImportError
     from xwisenet_tf.weights.importer import import_file
@@ -79,9 +81,9 @@ def main(argv: list[str] | None = None) -> int:
             input_shape=(args.frames, args.size, args.size, 3),
             overrides={} if args.width is None else {"width": args.width},
         )
-    except (WeightImportError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr, flush=True)
-        return 1
+    except (WeightImportError, ValueError) as error:  # keras' own ValueErrors too
+        print_error(one_line(error))
+        return EXIT_ERROR
     print(f"{report.summary()} Wrote {args.output}")
     return 0
 
