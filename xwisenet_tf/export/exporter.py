@@ -11,7 +11,9 @@ Output directory layout (``<name>`` is the model's name, e.g. ``xwisenet``)::
     export_report.json                        # one entry per exported file, updated per export
 
 Every file is written to a temporary name and renamed, so an existing file is replaced whole or
-left as it was.
+left as it was. The checkpoint and its models are an `ExportJob`; the clips every export is
+checked (and int8 calibrated) on come from `xwisenet_tf.export.verification_data`; each format
+has its exporter in `xwisenet_tf.export.formats`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import sys
 from dataclasses import asdict, dataclass, field
 
 import keras
-import numpy as np
 
 from xwisenet_tf import files
 from xwisenet_tf.export.errors import ExportError
@@ -34,7 +35,6 @@ from xwisenet_tf.export.tflite import QUANTIZATIONS, check_quantization
 
 REPORT_FILE = "export_report.json"
 REPORT_FORMAT = "xwisenet_tf.export_report/1"
-FILE_TAGS = {"none": "float32", "fp16": "fp16", "dynamic": "dynamic", "int8": "int8"}
 
 
 @dataclass
@@ -219,19 +219,6 @@ def _file_base(model: keras.Model) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", model.name) or "model"
 
 
-def _tensor_info(detail: dict, signature_name: str) -> dict:
-    scale, zero_point = detail["quantization"]
-    info = {
-        "signature_name": signature_name,
-        "tensor_name": detail["name"],
-        "shape": [int(d) for d in detail["shape"]],
-        "dtype": np.dtype(detail["dtype"]).name,
-    }
-    if scale:
-        info["quantization"] = {"scale": float(scale), "zero_point": int(zero_point)}
-    return info
-
-
 def _environment() -> dict:
     import ai_edge_litert
     import tensorflow as tf
@@ -261,7 +248,19 @@ def read_report(output_dir: str | os.PathLike) -> dict:
     return report if isinstance(report, dict) else {}
 
 
-class _Exporter:
+class ExportJob:
+    """A loaded checkpoint and the two float32 models an export needs.
+
+    Attributes:
+        options: The `ExportOptions`.
+        model, metadata, class_names: The checkpoint (`load_checkpoint`).
+        num_frames, image_size, frame_stride: The exported clip format.
+        reference: The float32 Keras model at the exported clip shape (what exports are
+            compared with); with ``include_preprocessing``, taking uint8 frames.
+        export: ``reference`` with BatchNorms folded (``fold_batch_norms``): what is converted.
+        base: The file name stem (the model's name).
+    """
+
     def __init__(self, options: ExportOptions):
         self.options = options
         self.model, self.metadata = load_checkpoint(options.checkpoint)
@@ -289,286 +288,6 @@ class _Exporter:
             reference, export = with_preprocessing(reference), with_preprocessing(export)
         self.reference, self.export = reference, export
         self.base = _file_base(self.model)
-        self._keras_scores = None
-        self._keras_accuracy = None
-
-    # Data ---------------------------------------------------------------------------------
-
-    def resolve_data(self) -> None:
-        from xwisenet_tf.export.clips import check_data_dir, pick_split, synthetic_data_dir
-
-        options = self.options
-        self.data_source = "--calibration_data"
-        if options.calibration_data is not None:
-            self.data_dir = check_data_dir(options.calibration_data)
-        else:
-            trained_on = self._training_data_dir()
-            if trained_on:
-                print(
-                    f"Calibration/verification data: {trained_on} (the checkpoint's training data)"
-                )
-                self.data_dir, self.data_source = trained_on, "training run"
-            else:
-                self.data_dir = synthetic_data_dir(options.data_dir, "no --calibration_data given")
-                self.data_source = "synthetic fallback"
-        self.verify_split = options.verify_split or pick_split(
-            self.data_dir, ("test", "validation", "train")
-        )
-        self.calibration_split = pick_split(
-            self.data_dir, (options.calibration_split, "train", "validation", "test")
-        )
-        from xwisenet_tf.data import read_manifest
-
-        self.data_classes = list(read_manifest(self.data_dir)["classes"])
-
-    def _training_data_dir(self) -> str | None:
-        from xwisenet_tf.export.clips import check_data_dir
-
-        config = os.path.join(os.path.dirname(self.metadata["checkpoint"]), "config.json")
-        try:
-            with open(config, encoding="utf-8") as f:
-                prepared = json.load(f).get("resolved", {}).get("prepared_dir")
-            return check_data_dir(prepared) if prepared else None
-        except (OSError, ValueError, AttributeError, ExportError):
-            return None
-
-    def _inputs(self, clips: np.ndarray) -> np.ndarray:
-        if self.options.include_preprocessing:
-            from xwisenet_tf.export.preprocessing import to_uint8_frames
-
-            return to_uint8_frames(clips)
-        return clips
-
-    def load_clips(self) -> None:
-        from xwisenet_tf.export.clips import evaluation_clips
-
-        options = self.options
-        clips, _ = evaluation_clips(
-            self.data_dir,
-            self.verify_split,
-            options.num_verify_clips,
-            self.num_frames,
-            self.image_size,
-            self.frame_stride,
-        )
-        self.verify_inputs = self._inputs(clips)
-        self.calibration_inputs = None
-        if options.tflite and options.quantize == "int8":
-            clips, _ = evaluation_clips(
-                self.data_dir,
-                self.calibration_split,
-                options.num_calibration_clips,
-                self.num_frames,
-                self.image_size,
-                self.frame_stride,
-            )
-            self.calibration_inputs = self._inputs(clips)
-
-    def keras_scores(self) -> np.ndarray:
-        from xwisenet_tf.export.verify import keras_predict
-
-        if self._keras_scores is None:
-            self._keras_scores = keras_predict(self.reference, self.verify_inputs)
-        return self._keras_scores
-
-    def data_info(self) -> dict:
-        return {
-            "data_dir": self.data_dir,
-            "source": self.data_source,
-            "split": self.verify_split,
-            "num_clips": int(len(self.verify_inputs)),
-            "frame_stride": self.frame_stride,
-        }
-
-    def accuracy(self, predict) -> dict | None:
-        from xwisenet_tf.export.verify import keras_function, video_accuracy
-
-        if self.data_classes != self.class_names:
-            print(
-                f"WARNING: not evaluating accuracy: the model's classes {self.class_names} are "
-                f"not those of {self.data_dir} ({self.data_classes})",
-                file=sys.stderr,
-            )
-            return None
-        args = (self.data_dir, self.verify_split, self.num_frames, self.image_size)
-        kwargs = {"frame_stride": self.frame_stride, "transform": self._inputs}
-        if self._keras_accuracy is None:
-            self._keras_accuracy = video_accuracy(keras_function(self.reference), *args, **kwargs)
-        exported = video_accuracy(predict, *args, **kwargs)
-        return {
-            "protocol": "sec. IV-C: all non-overlapping clips, centre crop, scores averaged per video",
-            "split": self.verify_split,
-            "num_videos": exported["num_videos"],
-            "num_clips": exported["num_clips"],
-            "video_accuracy": exported["video_accuracy"],
-            "clip_accuracy": exported["clip_accuracy"],
-            "keras_video_accuracy": self._keras_accuracy["video_accuracy"],
-            "keras_clip_accuracy": self._keras_accuracy["clip_accuracy"],
-        }
-
-    # Metadata -----------------------------------------------------------------------------
-
-    def model_metadata(self, extra: dict) -> dict:
-        from xwisenet_tf.data.pipeline import MEAN_RGB, STD_RGB
-
-        source_input = dict(self.metadata.get("input") or {})
-        preprocessing = self.options.include_preprocessing
-        return {
-            "format": "xwisenet_tf.model/1",
-            "class_names": self.class_names,
-            "input": {
-                **source_input,
-                "num_frames": self.num_frames,
-                "image_size": self.image_size,
-                "frame_stride": self.frame_stride,
-                "mean_rgb": list(MEAN_RGB),
-                "std_rgb": list(STD_RGB),
-                "layout": "NTHWC",
-                "dtype": "uint8" if preprocessing else "float32",
-                "normalization": "in_model" if preprocessing else "(x - mean_rgb) / std_rgb",
-            },
-            "model": self.metadata.get("model"),
-            "model_spec": self.metadata.get("model_spec"),
-            "dataset": self.metadata.get("dataset"),
-            "source_checkpoint": self.metadata["checkpoint"],
-            **extra,
-        }
-
-    def write_sidecar(self, path: str, data: dict) -> None:
-        files.write_json(f"{path}.json", data)
-
-    # Exports ------------------------------------------------------------------------------
-
-    def export_saved_model(self) -> tuple[str, dict]:
-        from xwisenet_tf.export.saved_model import (
-            SIGNATURE_KEY,
-            export_saved_model,
-            load_serving_function,
-            output_name,
-        )
-        from xwisenet_tf.export.verify import compare_outputs, median_latency_ms
-
-        name = "saved_model_preprocessing" if self.options.include_preprocessing else "saved_model"
-        path = os.path.join(self.options.output_dir, name)
-        export_saved_model(self.export, path, self.class_names)
-        loaded, serve = load_serving_function(path)
-        input_name = list(serve.structured_input_signature[1])[0]
-        out_key = output_name(self.export)
-        scores = np.concatenate(
-            [serve(**{input_name: x[None]})[out_key].numpy() for x in self.verify_inputs]
-        )
-        batch = self.verify_inputs[:1]
-        latency = median_latency_ms(
-            lambda: serve(**{input_name: batch}), self.options.latency_runs, 3
-        )
-        entry = {
-            "format": "saved_model",
-            "path": os.path.abspath(path),
-            "signature": SIGNATURE_KEY,
-            "input": {
-                "name": input_name,
-                "shape": [None, self.num_frames, self.image_size, self.image_size, 3],
-                "dtype": "uint8" if self.options.include_preprocessing else "float32",
-            },
-            "output": {"name": out_key, "shape": [None, len(self.class_names)]},
-            "size_bytes": files.directory_size(path),
-            "verification": {
-                **self.data_info(),
-                "reference": "Keras model (float32)",
-                **compare_outputs(self.keras_scores(), scores),
-            },
-            "latency": {"saved_model_median_ms": latency["median_ms"], "runs": latency},
-        }
-        del loaded
-        self.write_sidecar(
-            path,
-            self.model_metadata({"export": {"format": "saved_model", "signature": SIGNATURE_KEY}}),
-        )
-        return name, entry
-
-    def export_tflite(self) -> tuple[str, dict]:
-        from xwisenet_tf.export.tflite import (
-            convert_to_tflite,
-            float_op_names,
-            non_builtin_ops,
-            tflite_op_names,
-        )
-        from xwisenet_tf.export.verify import compare_outputs, measure_latency
-        from xwisenet_tf.tflite_runner import TFLiteRunner
-        from xwisenet_tf.training.model_metadata import add_tflite_metadata
-
-        options = self.options
-        tag = FILE_TAGS[options.quantize] + ("_int8io" if options.int8_io else "")
-        base = self.base + ("_preprocessing" if options.include_preprocessing else "")
-        name = f"{base}_{tag}.tflite"
-        path = os.path.join(options.output_dir, name)
-        content = convert_to_tflite(
-            self.export,
-            quantization=options.quantize,
-            calibration_data=self.calibration_inputs,
-            int8_io=options.int8_io,
-        )
-        export_info = {
-            "format": "tflite",
-            "quantization": options.quantize,
-            "int8_io": options.int8_io,
-            "signature": "serving_default",
-        }
-        metadata = self.model_metadata({"export": export_info})
-        content = add_tflite_metadata(content, metadata)
-        ops = tflite_op_names(content)
-        foreign = non_builtin_ops(content)
-        if foreign:  # convert_to_tflite checks too; the metadata must not change that
-            raise ExportError(f"{name}: non-builtin ops {foreign}")
-        runner = TFLiteRunner(content, num_threads=options.num_threads)
-        signature = runner.interpreter.get_signature_list()["serving_default"]
-        scores = np.stack([runner(x) for x in self.verify_inputs])
-        verification = {
-            **self.data_info(),
-            "reference": "Keras model (float32)",
-            **compare_outputs(self.keras_scores(), scores),
-        }
-        latency = measure_latency(
-            content,
-            self.reference,
-            self.verify_inputs[0],
-            runs=options.latency_runs,
-            num_threads=options.num_threads,
-        )
-        entry = {
-            "format": "tflite",
-            "path": os.path.abspath(path),
-            "quantization": options.quantize,
-            "int8_io": options.int8_io,
-            "include_preprocessing": options.include_preprocessing,
-            "fold_batch_norms": options.fold_batch_norms,
-            "size_bytes": len(content),
-            "size_mb": round(len(content) / 2**20, 3),
-            "input": _tensor_info(runner.input, signature["inputs"][0]),
-            "output": _tensor_info(runner.output, signature["outputs"][0]),
-            "ops": ops,
-            "builtin_ops_only": not foreign,
-            "float_ops": float_op_names(content) if options.quantize == "int8" else None,
-            "verification": verification,
-            "latency": latency,
-        }
-        if options.quantize == "int8":
-            entry["calibration"] = {
-                "data_dir": self.data_dir,
-                "source": self.data_source,
-                "split": self.calibration_split,
-                "num_clips": int(len(self.calibration_inputs)),
-                "pipeline": "evaluation (centre crop, non-overlapping clips)",
-            }
-        if options.evaluate_accuracy:
-
-            def predict(batch):
-                return np.stack([runner(x) for x in batch])
-
-            entry["accuracy"] = self.accuracy(predict)
-        files.write_bytes(path, content)
-        self.write_sidecar(path, metadata)
-        return name, entry
 
 
 def export_model(options: ExportOptions | None = None, **kwargs) -> dict:
@@ -590,19 +309,19 @@ def export_model(options: ExportOptions | None = None, **kwargs) -> dict:
     elif kwargs:
         raise TypeError("pass either an ExportOptions or keyword arguments, not both")
     options.validate()
-    exporter = _Exporter(options)
+    from xwisenet_tf.export.formats import export_saved_model_file, export_tflite_file
+    from xwisenet_tf.export.verification_data import VerificationData
+
+    job = ExportJob(options)
     os.makedirs(options.output_dir, exist_ok=True)
-    exporter.resolve_data()
-    exporter.load_clips()
+    data = VerificationData(job)
+    formats = [(options.saved_model, export_saved_model_file), (options.tflite, export_tflite_file)]
     entries = {}
-    if options.saved_model:
-        name, entry = exporter.export_saved_model()
-        entries[name] = entry
-        _print_entry(name, entry)
-    if options.tflite:
-        name, entry = exporter.export_tflite()
-        entries[name] = entry
-        _print_entry(name, entry)
+    for wanted, export_file in formats:
+        if wanted:
+            name, entry = export_file(job, data)
+            entries[name] = entry
+            _print_entry(name, entry)
     report = read_report(options.output_dir)
     if report.get("format") != REPORT_FORMAT:
         report = {"format": REPORT_FORMAT, "exports": {}}
@@ -610,8 +329,8 @@ def export_model(options: ExportOptions | None = None, **kwargs) -> dict:
         report["exports"][name] = {
             **entry,
             "created": _now(),
-            "checkpoint": exporter.metadata["checkpoint"],
-            "class_names": exporter.class_names,
+            "checkpoint": job.metadata["checkpoint"],
+            "class_names": job.class_names,
             "options": {k: v for k, v in asdict(options).items() if k != "output_dir"},
             "environment": _environment(),
         }

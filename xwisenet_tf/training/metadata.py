@@ -184,22 +184,3 @@ def read_metadata(checkpoint: str | os.PathLike) -> dict[str, Any]:
             }
             return _with_frame_format(metadata, os.path.dirname(run_config))
     return {}
-
-
-def class_names_for(checkpoint: str | os.PathLike, num_classes: int) -> list[str]:
-    """Class names of a checkpoint, checked against its number of outputs.
-
-    Falls back to ``class_0 ... class_{n-1}`` when the checkpoint has no metadata.
-
-    Raises:
-        TrainingError: the metadata lists another number of classes than the model outputs.
-    """
-    names = read_metadata(checkpoint).get("class_names")
-    if names is None:
-        return [f"class_{i}" for i in range(num_classes)]
-    if len(names) != num_classes:
-        raise TrainingError(
-            f"{sidecar_path(checkpoint)}: lists {len(names)} class names but the model in "
-            f"{os.fspath(checkpoint)} has {num_classes} outputs"
-        )
-    return list(names)
