@@ -1,6 +1,6 @@
 """Train XwiseNet (or another preset) with the paper's recipe (sec. IV-B).
 
-    python train.py --dataset=synthetic                                    # offline, ~17 min
+    python train.py --dataset=synthetic                                    # offline, ~15 min
     python train.py --dataset=kth
     python train.py --dataset=kth --recipe=paper                           # sec. IV-B exactly
     python train.py --dataset=folder:/data/myvideos --model=xwisenet --width=1.0
@@ -18,6 +18,7 @@ from __future__ import annotations
 from absl import app, flags
 
 import xwisenet_tf.quiet_start  # noqa: F401 - TensorFlow starts without its start-up lines
+from xwisenet_tf.errors import parse_flags
 
 FLAGS = flags.FLAGS
 
@@ -34,7 +35,7 @@ flags.DEFINE_multi_string(
 )
 flags.DEFINE_integer("num_frames", 16, "Frames per clip (paper: 16).")
 flags.DEFINE_integer(
-    "image_size", None, "Clip height and width (default: the paper's 112; 64 for synthetic)."
+    "image_size", None, "Clip height and width (default: the paper's 112; 48 for synthetic)."
 )
 flags.DEFINE_integer("frame_stride", 1, "Step between sampled frames.")
 flags.DEFINE_enum(
@@ -67,7 +68,7 @@ flags.DEFINE_float("dropout", None, "Dropout before the classifier.")
 # Recipe
 flags.DEFINE_integer("batch_size", 16, "Global batch size (split across replicas).")
 flags.DEFINE_integer(
-    "epochs", None, "Total epochs (default 50; 6 for synthetic); a resumed run continues to it."
+    "epochs", None, "Total epochs (default 50; 10 for synthetic); a resumed run continues to it."
 )
 flags.DEFINE_integer(
     "steps_per_epoch", None, "Batches per epoch (default: clips_per_video clips of each video)."
@@ -186,4 +187,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

@@ -20,7 +20,7 @@ def test_defaults_resolve_from_the_recipe_and_the_dataset():
     assert (config.num_frames, config.image_size, config.model) == (16, 112, "xwisenet")
     assert (config.epochs, config.lr_factor) == (50, 0.1)
     synthetic = TrainConfig(dataset="synthetic").resolved()
-    assert (synthetic.image_size, synthetic.epochs) == (64, 6)
+    assert (synthetic.image_size, synthetic.epochs) == (48, 10)
     # A value given explicitly wins over the recipe and the dataset default.
     mine = TrainConfig(dataset="synthetic", image_size=96, learning_rate=5e-4).resolved()
     assert (mine.image_size, mine.learning_rate) == (96, 5e-4)

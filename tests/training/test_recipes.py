@@ -135,7 +135,7 @@ def test_first_line_says_what_the_run_does_and_how_long():
     quick = _plan_line(TrainConfig(dataset="synthetic").resolved())
     assert quick.startswith("Offline quick start: generating")
     assert "synthetic dataset (600 videos of six KTH-like actions" in quick
-    assert "for 6 epochs of 16x64x64 clips (about 17 minutes on 2 CPU cores)" in quick
+    assert "for 10 epochs of 16x48x48 clips (about 15 minutes on 2 CPU cores)" in quick
     longer = _plan_line(TrainConfig(dataset="synthetic", epochs=40).resolved())
     assert "40 epochs" in longer and "minutes" not in longer  # no claim for another budget
     kth = _plan_line(TrainConfig(dataset="kth", recipe="paper").resolved())

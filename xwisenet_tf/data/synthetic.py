@@ -34,7 +34,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from xwisenet_tf.data.errors import DataError
-from xwisenet_tf.data.manifest import write_json
+from xwisenet_tf.files import write_json
 
 CLASSES = ("walking", "jogging", "running", "boxing", "handwaving", "handclapping")
 PARAMS_FILE = "synthetic.json"

@@ -39,13 +39,14 @@ import tensorflow as tf
 
 from xwisenet_tf import __version__, data
 from xwisenet_tf.data.cache import prepare_data
+from xwisenet_tf.files import write_json
 from xwisenet_tf.training import callbacks as cb
 from xwisenet_tf.training.config import (
     CONFIG_FILE,
+    QUICK_START_MINUTES,
     TrainConfig,
     config_differences,
     read_run_config,
-    write_json,
 )
 from xwisenet_tf.training.datasets import ValidationPlan, load_videos, plan_validation
 from xwisenet_tf.training.errors import TrainingError
@@ -556,7 +557,7 @@ def _plan_line(config: TrainConfig) -> str:
         return f"Dataset {config.dataset}: {what}; the time left is printed after the second epoch."
     quick = TrainConfig(dataset="synthetic").resolved()
     if all(getattr(config, k) == getattr(quick, k) for k in _COST_FIELDS):
-        what += " (about 17 minutes on 2 CPU cores)"
+        what += f" (about {QUICK_START_MINUTES} minutes on 2 CPU cores)"
     from xwisenet_tf.data import synthetic
 
     videos = len(synthetic.CLASSES) * (
