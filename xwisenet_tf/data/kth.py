@@ -241,7 +241,7 @@ def download_kth(dest: str | os.PathLike, base_url: str = BASE_URL, progress: bo
                 f"them into {dest}); `python -m xwisenet_tf.data.prepare --dataset=kth "
                 "--source=/path/to/that/folder` converts them without training;\n"
                 "  - or run the offline quick start on the embedded synthetic dataset: "
-                "`python train.py --dataset=synthetic` (about 17 minutes on 2 CPU cores)."
+                "`python train.py --dataset=synthetic` (about 15 minutes on 2 CPU cores)."
             ) from e
         if name.endswith(".zip") and not zipfile.is_zipfile(target):
             os.replace(target, target + ".bad")
