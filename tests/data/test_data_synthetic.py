@@ -68,9 +68,7 @@ def test_mjpeg_avi_and_determinism(tmp_path):
     b = synthetic.generate(
         tmp_path / "b", 1, 1, seed=4, codec="mjpeg", progress=False, num_workers=2
     )
-    names = sorted(
-        os.path.relpath(os.path.join(d, f), a) for d, _, fs in os.walk(a) for f in fs
-    )
+    names = sorted(os.path.relpath(os.path.join(d, f), a) for d, _, fs in os.walk(a) for f in fs)
     assert len([n for n in names if n.endswith(".avi")]) == 3 * len(synthetic.CLASSES)
     assert names == sorted(
         os.path.relpath(os.path.join(d, f), b) for d, _, fs in os.walk(b) for f in fs

@@ -130,13 +130,13 @@ def test_sparse_crossentropy_with_and_without_smoothing():
 
 
 def test_first_line_says_what_the_run_does_and_how_long():
-    from xwisenet_tf.training.recipe import _plan_line
+    from xwisenet_tf.training.run_messages import plan_line
 
-    quick = _plan_line(TrainConfig(dataset="synthetic").resolved())
+    quick = plan_line(TrainConfig(dataset="synthetic").resolved())
     assert quick.startswith("Offline quick start: generating")
     assert "synthetic dataset (600 videos of six KTH-like actions" in quick
     assert "for 10 epochs of 16x48x48 clips (about 15 minutes on 2 CPU cores)" in quick
-    longer = _plan_line(TrainConfig(dataset="synthetic", epochs=40).resolved())
+    longer = plan_line(TrainConfig(dataset="synthetic", epochs=40).resolved())
     assert "40 epochs" in longer and "minutes" not in longer  # no claim for another budget
-    kth = _plan_line(TrainConfig(dataset="kth", recipe="paper").resolved())
+    kth = plan_line(TrainConfig(dataset="kth", recipe="paper").resolved())
     assert kth.startswith("Dataset kth: training xwisenet with the paper recipe for 50 epochs")

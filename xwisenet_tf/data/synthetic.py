@@ -397,7 +397,7 @@ def generate(
             # "spawn": the caller may have started TensorFlow's threads, which a fork would copy.
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(workers, mp_context=context) as pool:
-                for _ in pool.map(_render_and_write, *zip(*todo), chunksize=4):
+                for _ in pool.map(_render_and_write, *zip(*todo, strict=True), chunksize=4):
                     bar.update()
     write_json(os.path.join(root, PARAMS_FILE), {**params, "complete": True})
     return root

@@ -43,7 +43,6 @@ from xwisenet_tf.files import write_json
 from xwisenet_tf.training import callbacks as cb
 from xwisenet_tf.training.config import (
     CONFIG_FILE,
-    QUICK_START_MINUTES,
     TrainConfig,
     config_differences,
     read_run_config,
@@ -52,7 +51,13 @@ from xwisenet_tf.training.datasets import ValidationPlan, load_videos, plan_vali
 from xwisenet_tf.training.errors import TrainingError
 from xwisenet_tf.training.optimizer import compile_recipe
 from xwisenet_tf.training.recipes import RECIPE_FIELDS
-from xwisenet_tf.training.relu_warmup import ReluWarmup, warmup_layers
+from xwisenet_tf.training.relu_warmup import ReluWarmup, relu_warmup_steps
+from xwisenet_tf.training.run_messages import (
+    plan_line,
+    print_header,
+    print_relu_warmup,
+    print_selection,
+)
 from xwisenet_tf.training.strategy import (
     TaskInfo,
     make_strategy,
@@ -121,7 +126,7 @@ def train(config: TrainConfig, callbacks: list | None = None) -> TrainResult:
             f"{replicas} replicas of strategy {strategy_name(strategy)}"
         )
     if task.is_chief:
-        print(_plan_line(config), flush=True)
+        print(plan_line(config), flush=True)
     prepared = prepare_data(config.dataset, config.data_dir, config.dataset_options)
     manifest = data.read_manifest(prepared)
     _check_trainable(manifest, prepared)
@@ -195,11 +200,11 @@ def train(config: TrainConfig, callbacks: list | None = None) -> TrainResult:
             config.verbose if config.verbose is not None else (1 if sys.stdout.isatty() else 2)
         )
         if task.is_chief:
-            _print_header(
+            print_header(
                 config, manifest, prepared, model, resolved, validation, model_dir, state, replicas
             )
-            _print_selection(config, validation, monitor)
-            _print_relu_warmup(config, model, resolved["steps_per_epoch"])
+            print_selection(config, validation, monitor)
+            print_relu_warmup(config, model, resolved["steps_per_epoch"])
         start = time.time()
         with warnings.catch_warnings():
             # Keras warns when a finite validation pass ends and that datasets are not
@@ -524,122 +529,3 @@ class _ExportModel:
                 self._export = _build_model(self.config, self.num_classes)
         self._export.set_weights(self.model.get_weights())
         return self._export
-
-
-def relu_warmup_steps(config: TrainConfig, steps_per_epoch: int) -> int:
-    """Optimizer steps of the ReLU warm-up: its share of the run's steps."""
-    return int(round((config.relu_warmup or 0.0) * config.epochs * steps_per_epoch))
-
-
-# What decides the cost of a run: equal to the defaults' means the quick start's known duration.
-_COST_FIELDS = (
-    "model",
-    "model_overrides",
-    "num_frames",
-    "image_size",
-    "frame_stride",
-    "batch_size",
-    "epochs",
-    "steps_per_epoch",
-    "clips_per_video",
-    "dataset_options",
-)
-
-
-def _plan_line(config: TrainConfig) -> str:
-    """What the run will do, before anything slow starts."""
-    clip = f"{config.num_frames}x{config.image_size}x{config.image_size}"
-    what = (
-        f"training {config.model} with the {config.recipe} recipe for {config.epochs} epochs of "
-        f"{clip} clips"
-    )
-    if config.dataset != "synthetic" or config.dataset_options:
-        return f"Dataset {config.dataset}: {what}; the time left is printed after the second epoch."
-    quick = TrainConfig(dataset="synthetic").resolved()
-    if all(getattr(config, k) == getattr(quick, k) for k in _COST_FIELDS):
-        what += f" (about {QUICK_START_MINUTES} minutes on 2 CPU cores)"
-    from xwisenet_tf.data import synthetic
-
-    videos = len(synthetic.CLASSES) * (
-        synthetic.VIDEOS_PER_CLASS + 2 * synthetic.EVAL_VIDEOS_PER_CLASS
-    )
-    return (
-        f"Offline quick start: generating and converting the embedded synthetic dataset ({videos} "
-        f"videos of six KTH-like actions, once: then cached), then {what}, then evaluating "
-        "on the test videos, whose looks (figure size, colour, build, position, background) no "
-        "training video shows, with the paper's protocol."
-    )
-
-
-# Fewer validation videos than this make a plateau rule and a best checkpoint a coin toss.
-MIN_VALIDATION_VIDEOS = 30
-
-
-def _print_selection(config: TrainConfig, validation: ValidationPlan, monitor: str) -> None:
-    if config.lr_schedule == "cosine":
-        print(
-            f"Recipe {config.recipe}: lr {config.learning_rate:g} with "
-            f"{config.warmup_fraction:.0%} warm-up then cosine decay to 0 over the run's steps; "
-            f"the last epoch is the model (last.keras): a fixed schedule needs no validation "
-            f"videos to decide, which is reported, not used",
-            flush=True,
-        )
-        return
-    count = validation.num_videos
-    line = (
-        f"Recipe {config.recipe}: lr {config.learning_rate:g} x{config.lr_factor:g} after "
-        f"{config.lr_patience} epochs without a better {monitor}; best.keras is the epoch with "
-        f"the best {monitor}"
-    )
-    if validation.source != "none" and count < MIN_VALIDATION_VIDEOS:
-        line += (
-            f". Warning: only {count} validation videos, so both hinge on a few videos; "
-            "--recipe=default uses a fixed schedule instead"
-        )
-    print(line, flush=True)
-
-
-def _print_relu_warmup(config: TrainConfig, model: keras.Model, steps_per_epoch: int) -> None:
-    warmup = relu_warmup_steps(config, steps_per_epoch)
-    layers = warmup_layers(model)
-    if not warmup or not layers:
-        return
-    print(
-        f"ReLU warm-up: the inner ReLUs of {len(layers)} convolution blocks start linear and are "
-        f"ReLUs again from step {warmup} of {config.epochs * steps_per_epoch} on; every saved "
-        f"model has the {config.model} network as built (checkpoints written during the "
-        "warm-up compute plain ReLUs)",
-        flush=True,
-    )
-
-
-def _print_header(
-    config, manifest, prepared, model, resolved, validation, model_dir, state, replicas
-):
-    from xwisenet_tf.profiling import count_macs, count_params
-    from xwisenet_tf.training.metadata import frame_format
-
-    splits = ", ".join(f"{s} {len(e['videos'])}" for s, e in manifest["splits"].items())
-    clip = f"{config.num_frames}x{config.image_size}x{config.image_size}"
-    frames = frame_format(manifest)
-    rate = f"{frames['fps']:g} fps" if frames["fps"] else "unknown rate"
-    lines = [
-        f"Dataset {config.dataset}: {len(resolved['class_names'])} classes, videos: {splits} "
-        f"(prepared in {prepared})",
-        f"Frames: {rate} ({frames['fps_note']}); predict.py reads videos at this rate",
-        f"Model {config.model}: {count_params(model) / 1e6:.2f} M params, "
-        f"{count_macs(model) / 1e9:.2f} G MACs per {clip} clip",
-        f"Strategy {resolved['strategy']} ({replicas} replica{'s' if replicas > 1 else ''}), "
-        f"global batch {config.batch_size}, {resolved['steps_per_epoch']} steps per epoch, "
-        f"{config.epochs} epochs",
-        f"Validation: {validation.note}",
-        f"Model dir {model_dir}   (TensorBoard: tensorboard --logdir {os.path.join(model_dir, 'logs')})",
-    ]
-    if state:
-        lines.append(
-            f"Resuming after epoch {state['epoch']} (optimizer step "
-            f"{state['optimizer_iterations']}) from {os.path.join(model_dir, 'backup')}"
-        )
-        if state["epoch"] >= config.epochs:
-            lines.append(f"Already trained for {state['epoch']} epochs; nothing to train.")
-    print("\n".join(lines), flush=True)

@@ -106,3 +106,8 @@ class ReluWarmup(keras.callbacks.Callback):
 
     def _step(self) -> int:
         return int(self.model.optimizer.iterations.numpy())
+
+
+def relu_warmup_steps(config, steps_per_epoch: int) -> int:
+    """Optimizer steps of the ReLU warm-up: its share of the run's steps."""
+    return int(round((config.relu_warmup or 0.0) * config.epochs * steps_per_epoch))
