@@ -288,6 +288,13 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: int = FPS, cod
     os.replace(tmp, path)
 
 
+def _usable_cpus() -> int:
+    """CPUs this process may run on (Linux's affinity mask; the CPU count elsewhere)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def _render_and_write(path: str, action: str, split: str, key, frame_range, codec: str) -> None:
     """Renders the video whose random choices are seeded by ``key`` and writes it to ``path``."""
     rng = np.random.default_rng(list(key))
@@ -386,7 +393,7 @@ def generate(
     for split in counts:
         for action in CLASSES:
             os.makedirs(os.path.join(root, split, action), exist_ok=True)
-    workers = min(num_workers or len(os.sched_getaffinity(0)), len(todo))
+    workers = min(num_workers or _usable_cpus(), len(todo))
     bar = tqdm(total=len(todo), desc="Generating synthetic videos", disable=not progress)
     with bar:
         if workers <= 1:
