@@ -28,9 +28,10 @@ TRAIN_CROPS = ("corner_multiscale", "corner_large", "centre_multiscale", "centre
 MAX_COLOUR_JITTER = 2.0  # `xwisenet_tf.data.pipeline.MAX_COLOUR_JITTER` (a test keeps them equal)
 # Defaults of fields left at None that depend on the dataset kind: the paper's clip size and a
 # long run for real data; for the embedded synthetic task (96x72 videos), a clip size and length
-# that train the paper's XwiseNet in about `QUICK_START_MINUTES` on 2 CPU cores: 48-pixel clips
-# take 0.6x the step time of 64-pixel ones, so the same minutes give 1200 optimizer steps instead
-# of 720, which the network needs more than the detail (docs/training.md).
+# that train the paper's XwiseNet in about QUICK_START_MINUTES minutes on 2 CPU cores:
+# 48-pixel clips take 0.6x the step time of 64-pixel ones, so the same minutes give 1200
+# optimizer steps instead of 720, which the network needs more than the detail
+# (docs/training.md).
 QUICK_START_MINUTES = 15
 DATASET_DEFAULTS = {
     "synthetic": {"image_size": 48, "epochs": 10},
@@ -71,7 +72,7 @@ class TrainConfig:
         model: A preset of `xwisenet_tf.models.list_models`.
         model_overrides: Options of the preset (``conv_type``, ``block``, ``width``...).
         num_frames: Frames per clip (paper: 16).
-        image_size: Clip height and width (paper: 112; default 112, 64 for ``synthetic``).
+        image_size: Clip height and width (paper: 112; default 112, 48 for ``synthetic``).
         frame_stride: Step between sampled frames.
         train_crop: Spatial crop of the training clips: ``"corner_multiscale"`` (the paper's:
             centre or a corner, scale 1 to 1/2), ``"corner_large"`` (the same positions, scale
@@ -80,7 +81,7 @@ class TrainConfig:
             would cut out.
         batch_size: Global batch size, split across replicas.
         epochs: Total epochs of the run (a resumed run continues up to this number; default 50,
-            6 for ``synthetic``).
+            10 for ``synthetic``).
         steps_per_epoch: Batches per epoch; default ``clips_per_video`` clips of every
             training video.
         validation_steps: Batches per validation; default all validation clips.
