@@ -54,9 +54,9 @@ def main(argv: list[str]) -> int:
     def run() -> int:
         from xwisenet_tf.errors import EXIT_OK, EXIT_PARTIAL, print_error
         from xwisenet_tf.files import write_json
+        from xwisenet_tf.prediction.predictor import format_prediction, parse_fps, predict
         from xwisenet_tf.training.checkpoint import resolve_checkpoint
         from xwisenet_tf.training.errors import TrainingError
-        from xwisenet_tf.training.prediction import format_prediction, parse_fps, predict
 
         inputs = list(FLAGS.input) + list(argv[1:])
         if not inputs:

@@ -1,7 +1,7 @@
 """Running a TFLite model with the LiteRT interpreter (``ai-edge-litert``).
 
 The one place an interpreter is built: ``predict.py`` on a ``.tflite`` export
-(`xwisenet_tf.training.prediction`), the verification of every export against Keras
+(`xwisenet_tf.prediction.predictor`), the verification of every export against Keras
 (`xwisenet_tf.export.tflite`, `xwisenet_tf.export.verify`) and the benchmark's TFLite latency
 (`xwisenet_tf.bench.measure`) all use `TFLiteRunner`.
 

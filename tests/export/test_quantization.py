@@ -58,7 +58,7 @@ def _check_common(entry: dict, quantization: str, classes: list[str]) -> bytes:
     assert read_class_names(entry["path"]) == classes
     with open(entry["path"] + ".json") as f:
         assert json.load(f)["class_names"] == classes
-    from xwisenet_tf.training.prediction import Predictor  # predict.py names the labels
+    from xwisenet_tf.prediction.predictor import Predictor  # predict.py names the labels
 
     assert Predictor(entry["path"]).class_names == classes
     return content

@@ -17,9 +17,9 @@ import pytest
 
 from tests.training.conftest import MOTION_CLASSES, TINY_CLIP, TINY_MODEL
 from xwisenet_tf import data
+from xwisenet_tf.prediction.predictor import Predictor, format_prediction, predict
 from xwisenet_tf.training import TrainConfig, read_metadata, train
 from xwisenet_tf.training.evaluation import run_evaluation
-from xwisenet_tf.training.prediction import Predictor, format_prediction, predict
 
 EPOCHS, STEPS = 10, 15
 

@@ -1,6 +1,6 @@
-"""Training, evaluation and prediction: the training recipes (the default one and the paper's,
-sec. IV-B), the recognition protocol (sec. IV-C), and the library behind ``train.py``,
-``evaluate.py`` and ``predict.py``.
+"""Training and evaluation: the training recipes (the default one and the paper's, sec. IV-B),
+the recognition protocol (sec. IV-C), and the library behind ``train.py`` and ``evaluate.py``
+(prediction, ``predict.py``, is `xwisenet_tf.prediction`).
 
 Public API::
 
@@ -8,7 +8,6 @@ Public API::
     evaluate(model, data_dir, split, ...) -> report        # evaluate.py (sec. IV-C)
     load_checkpoint(path), write_report(report, path), format_report(report)
     checkpoint.load(path) -> Checkpoint                    # model + class names, clip, fps...
-    Predictor(path).predict_video(path) / predict(paths, checkpoint, ...)   # predict.py
     compile_recipe(model, total_steps, recipe="default")   # a notebook's model.compile
     RECIPES, WarmupCosine, SparseCrossentropy
     ReluWarmup(steps)                                      # the default recipe's ReLU warm-up

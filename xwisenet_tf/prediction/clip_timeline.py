@@ -1,4 +1,4 @@
-"""A video's timeline of clips as prediction cuts it (`xwisenet_tf.training.prediction`): the
+"""A video's timeline of clips as prediction cuts it (`xwisenet_tf.prediction.predictor`): the
 rate it is read at (`parse_fps`), where each clip lies (`ClipSpan`), the clips' scores
 (`VideoScores`, averaged over the clips evaluation counts, sec. IV-C) and the cutting of a
 stream of frames into clips (`iter_clip_frames`).

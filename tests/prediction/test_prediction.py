@@ -16,7 +16,14 @@ from xwisenet_tf import data
 from xwisenet_tf.data.frames import eval_clip, stored_frames
 from xwisenet_tf.data.pipeline import loop_pad_indices, normalize_frames
 from xwisenet_tf.data.synthetic import write_video
-from xwisenet_tf.training import prediction
+from xwisenet_tf.prediction import predictor as prediction
+from xwisenet_tf.prediction.predictor import (
+    FPS_MODEL,
+    FPS_SOURCE,
+    Predictor,
+    format_prediction,
+    parse_fps,
+)
 from xwisenet_tf.training.errors import TrainingError
 from xwisenet_tf.training.evaluation import evaluate
 from xwisenet_tf.training.metadata import (
@@ -24,13 +31,6 @@ from xwisenet_tf.training.metadata import (
     read_metadata,
     trained_fps,
     write_metadata,
-)
-from xwisenet_tf.training.prediction import (
-    FPS_MODEL,
-    FPS_SOURCE,
-    Predictor,
-    format_prediction,
-    parse_fps,
 )
 
 FRAMES, SIZE = TINY_CLIP["num_frames"], TINY_CLIP["image_size"]

@@ -37,7 +37,7 @@ from xwisenet_tf.data.decode import VIDEO_EXTENSIONS, VideoInfo, probe_video
 from xwisenet_tf.data.errors import DataError
 from xwisenet_tf.data.frames import eval_clip, stored_frames
 from xwisenet_tf.data.pipeline import MEAN_RGB, STD_RGB
-from xwisenet_tf.training.clip_timeline import (  # noqa: F401 - documented here too
+from xwisenet_tf.prediction.clip_timeline import (  # noqa: F401 - documented here too
     FPS_MODEL,
     FPS_SOURCE,
     ClipSpan,

@@ -19,7 +19,7 @@ timeout or a crash, so one bad file never stops the run. The worker's address sp
 
 Command line (prints the summary; exit status 1 when any case ended in a defect)::
 
-    python -m xwisenet_tf.training.corruption VIDEO [VIDEO ...] [--cases=8] [--budget=60]
+    python -m xwisenet_tf.prediction.corruption VIDEO [VIDEO ...] [--cases=8] [--budget=60]
         [--timeout=10] [--model=model.tflite] [--seed=0]
 """
 
@@ -172,7 +172,7 @@ def _worker(connection, model: str | None, memory_limit_mb: int, check: str | No
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     predictor = None
     if model:
-        from xwisenet_tf.training.prediction import Predictor
+        from xwisenet_tf.prediction.predictor import Predictor
 
         predictor = Predictor(model)
     connection.send("ready")

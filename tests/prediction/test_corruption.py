@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from xwisenet_tf.data.synthetic import render_video, write_video
-from xwisenet_tf.training import corruption
+from xwisenet_tf.prediction import corruption
 
 KTH = "/work/shared/data/kth"
 
@@ -62,7 +62,7 @@ def test_harness_catches_crashes_and_hangs():
     crash = corruption.Case("crash", "zero", "aborts", b"", ".crash")
     hang = corruption.Case("hang", "flip", "sleeps", b"", ".hang")
     outcomes = corruption.run_harness(
-        [crash, hang], timeout=3, budget=None, _check="tests.data.test_corruption:_fake"
+        [crash, hang], timeout=3, budget=None, _check="tests.prediction.test_corruption:_fake"
     )
     assert [o.outcome for o in outcomes] == ["crash", "timeout"]
     assert outcomes[0].message == "worker died (exit code -6)"  # SIGABRT
