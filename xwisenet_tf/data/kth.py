@@ -22,6 +22,7 @@ from xwisenet_tf.data.decode import VIDEO_EXTENSIONS
 from xwisenet_tf.data.download import download
 from xwisenet_tf.data.errors import DataError
 from xwisenet_tf.data.plan import Plan, Sample, VideoJob, VideoSource
+from xwisenet_tf.data.synthetic_defaults import QUICK_START_MINUTES
 
 ACTIONS = ("walking", "jogging", "running", "boxing", "handwaving", "handclapping")
 TEST_PERSONS = (2, 3, 5, 6, 7, 8, 9, 10, 22)
@@ -241,7 +242,8 @@ def download_kth(dest: str | os.PathLike, base_url: str = BASE_URL, progress: bo
                 f"them into {dest}); `python -m xwisenet_tf.data.prepare --dataset=kth "
                 "--source=/path/to/that/folder` converts them without training;\n"
                 "  - or run the offline quick start on the embedded synthetic dataset: "
-                "`python train.py --dataset=synthetic` (about 15 minutes on 2 CPU cores)."
+                f"`python train.py --dataset=synthetic` (about {QUICK_START_MINUTES} minutes on 2 CPU "
+                "cores)."
             ) from e
         if name.endswith(".zip") and not zipfile.is_zipfile(target):
             os.replace(target, target + ".bad")

@@ -34,18 +34,17 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from xwisenet_tf.data.errors import DataError
+from xwisenet_tf.data.synthetic_defaults import (
+    CLASSES,
+    EVAL_VIDEOS_PER_CLASS,
+    FPS,
+    GENERATOR_VERSION,
+    HEIGHT,
+    PARAMS_FILE,
+    VIDEOS_PER_CLASS,
+    WIDTH,
+)
 from xwisenet_tf.files import write_json
-
-CLASSES = ("walking", "jogging", "running", "boxing", "handwaving", "handclapping")
-PARAMS_FILE = "synthetic.json"
-# Bump when the rendering or the default split sizes change, so that an old cache is not reused
-# (4: 80 training videos per class instead of 40; the rendering of a video is version 3's).
-GENERATOR_VERSION = 4
-# Default videos per class: training (enough distinct motions and looks for the quick start's
-# model to generalise, docs/training.md) and each of validation and test.
-VIDEOS_PER_CLASS = 80
-EVAL_VIDEOS_PER_CLASS = 10
-WIDTH, HEIGHT, FPS = 96, 72, 25
 
 # Per class: (limb cycles per frame, translation in figure heights per frame). The three
 # locomotion classes differ only here; +-12% jitter keeps them apart (0.0235 < 0.0312 ...).
