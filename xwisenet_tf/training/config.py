@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from xwisenet_tf.data.synthetic_defaults import QUICK_START_MINUTES as QUICK_START_MINUTES
 from xwisenet_tf.training.errors import TrainingError
 from xwisenet_tf.training.recipes import LR_SCHEDULES, RECIPES
 
@@ -32,7 +33,6 @@ MAX_COLOUR_JITTER = 2.0  # `xwisenet_tf.data.pipeline.MAX_COLOUR_JITTER` (a test
 # 48-pixel clips take 0.6x the step time of 64-pixel ones, so the same minutes give 1200
 # optimizer steps instead of 720, which the network needs more than the detail
 # (docs/training.md).
-QUICK_START_MINUTES = 15
 DATASET_DEFAULTS = {
     "synthetic": {"image_size": 48, "epochs": 10},
     None: {"image_size": 112, "epochs": 50},
