@@ -181,10 +181,10 @@ def test_bad_files_are_listed_and_good_ones_converted(tmp_path, capfd):
 def test_interrupted_conversion_resumes_and_never_exposes_partial_shards(tmp_path, monkeypatch):
     root = _tree(tmp_path / "ds", {"train/a": 3, "train/b": 3, "test/a": 1, "test/b": 1})
     out = tmp_path / "out"
-    from xwisenet_tf.data import convert
+    from xwisenet_tf.data import shards
 
     calls = []
-    real = convert._convert_job
+    real = shards.video_records
 
     def dying(job, *args):
         calls.append(str(job.source))
@@ -192,7 +192,7 @@ def test_interrupted_conversion_resumes_and_never_exposes_partial_shards(tmp_pat
             raise KeyboardInterrupt
         return real(job, *args)
 
-    monkeypatch.setattr(convert, "_convert_job", dying)
+    monkeypatch.setattr(shards, "video_records", dying)
     with pytest.raises(KeyboardInterrupt):
         prepare_dataset("folder", root, out, videos_per_shard=2, num_workers=1, progress=False)
     finished = sorted(os.path.basename(p) for p in glob.glob(str(out / "*.tfrecord")))
@@ -204,9 +204,9 @@ def test_interrupted_conversion_resumes_and_never_exposes_partial_shards(tmp_pat
     # A half-written shard left by a crash has the temporary name: no reader takes it.
     (out / "train-00001-of-00003.tfrecord.tmp").write_bytes(b"\x00" * 100)
     stamp = os.path.getmtime(out / "train-00000-of-00003.tfrecord")
-    monkeypatch.setattr(convert, "_convert_job", real)
+    monkeypatch.setattr(shards, "video_records", real)
     calls.clear()
-    monkeypatch.setattr(convert, "_convert_job", lambda job, *a: calls.append(1) or real(job, *a))
+    monkeypatch.setattr(shards, "video_records", lambda job, *a: calls.append(1) or real(job, *a))
     manifest = prepare_dataset(
         "folder", root, out, videos_per_shard=2, num_workers=1, progress=False
     )

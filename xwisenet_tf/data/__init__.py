@@ -36,7 +36,7 @@ _LAZY = {
     "jitter_colours": "pipeline",
     "prepare_dataset": "convert",
     "ensure_dataset": "convert",
-    "DATASETS": "convert",
+    "DATASETS": "dataset_kinds",
     "prepare_data": "cache",
 }
 

@@ -1,6 +1,8 @@
-"""What a conversion will do: the videos to decode and the samples (records) cut from them.
+"""What a conversion will do: the videos to decode and the samples (records) cut from them
+(`Plan`), and how (`Settings`: frame size, JPEG quality, shard size, frame rate).
 
-Dataset sources (`kth`, `folder`, `csv`, `synthetic`) only build a `Plan`; `convert` executes it.
+Dataset sources (`kth`, `folder`, `csv`, `synthetic`; registered in `dataset_kinds`) only
+build a `Plan`; `shards.convert` executes it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from fractions import Fraction
 from xwisenet_tf.data.errors import DataError
 
 SPLITS = ("train", "validation", "test")
+DEFAULT_SHORT_SIDE = 128
+DEFAULT_JPEG_QUALITY = 90
+DEFAULT_VIDEOS_PER_SHARD = 16
 
 # Folder names accepted for each split (case-insensitive).
 SPLIT_ALIASES = {
@@ -30,6 +35,20 @@ SPLIT_ALIASES = {
     "test": "test",
     "testing": "test",
 }
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Conversion settings recorded in the manifest (a rerun must use the same ones).
+
+    ``fps``: frame rate of the stored frames (every video resampled to it by presentation
+    time); ``None`` keeps each video's own nominal rate.
+    """
+
+    short_side: int | None = DEFAULT_SHORT_SIDE
+    jpeg_quality: int = DEFAULT_JPEG_QUALITY
+    videos_per_shard: int = DEFAULT_VIDEOS_PER_SHARD
+    fps: float | None = None
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from xwisenet_tf.data import synthetic
+from xwisenet_tf.data.dataset_kinds import DATASETS, KINDS
+from xwisenet_tf.data.plan import DEFAULT_JPEG_QUALITY, DEFAULT_SHORT_SIDE, DEFAULT_VIDEOS_PER_SHARD
+from xwisenet_tf.data.synthetic_defaults import EVAL_VIDEOS_PER_CLASS, VIDEOS_PER_CLASS
 from xwisenet_tf.errors import EXIT_OK, EXIT_PARTIAL, ArgumentParser, run_command
 
 
@@ -44,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Convert videos into sharded TFRecords of tf.train.SequenceExample "
         "(JPEG frames) plus manifest.json, for xwisenet_tf.data.load.",
     )
-    p.add_argument("--dataset", required=True, choices=["kth", "folder", "csv", "synthetic"])
+    p.add_argument("--dataset", required=True, choices=list(DATASETS))
     p.add_argument(
         "--source",
         help="kth: folder with 00sequences.txt and the action folders or zips (omit to "
@@ -55,10 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--short_side",
         type=int,
-        default=128,
+        default=DEFAULT_SHORT_SIDE,
         help="resize frames so the short side has this many pixels; 0 keeps the original",
     )
-    p.add_argument("--jpeg_quality", type=int, default=90, help="JPEG quality 1-100")
+    p.add_argument(
+        "--jpeg_quality", type=int, default=DEFAULT_JPEG_QUALITY, help="JPEG quality 1-100"
+    )
     p.add_argument(
         "--fps",
         type=float,
@@ -66,7 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="frame rate of the stored frames: every video is resampled to it by presentation "
         "time (a gap repeats a frame, a surplus is dropped); default keeps each video's rate",
     )
-    p.add_argument("--videos_per_shard", type=int, default=16, help="source videos per shard")
+    p.add_argument(
+        "--videos_per_shard",
+        type=int,
+        default=DEFAULT_VIDEOS_PER_SHARD,
+        help="source videos per shard",
+    )
     p.add_argument("--num_workers", type=int, default=None, help="decoding threads (CPU count)")
     p.add_argument("--overwrite", action="store_true", help="replace a different conversion")
     p.add_argument("--no_progress", action="store_true", help="no progress bars")
@@ -82,12 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--videos_per_class",
         type=int,
-        help=f"training videos per class ({synthetic.VIDEOS_PER_CLASS})",
+        help=f"training videos per class ({VIDEOS_PER_CLASS})",
     )
     g.add_argument(
         "--eval_videos_per_class",
         type=int,
-        help=f"validation/test videos per class ({synthetic.EVAL_VIDEOS_PER_CLASS})",
+        help=f"validation/test videos per class ({EVAL_VIDEOS_PER_CLASS})",
     )
     return p
 
@@ -102,13 +111,7 @@ def _options(args: argparse.Namespace) -> dict:
         "overwrite": args.overwrite,
         "progress": not args.no_progress,
     }
-    wanted = {
-        "kth": ("split", "download_dir"),
-        "folder": ("classes", "test_fraction", "seed"),
-        "csv": ("classes", "video_root"),
-        "synthetic": ("seed", "videos_per_class", "eval_videos_per_class"),
-    }[args.dataset]
-    for name in wanted:
+    for name in KINDS[args.dataset].flags:
         value = getattr(args, name)
         if value is not None:
             options[name] = value
