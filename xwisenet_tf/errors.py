@@ -67,7 +67,8 @@ def run_command(fn: Callable[[], int | None]) -> int:
 
 def parse_flags(argv: list[str]) -> list[str]:
     """absl's flag parsing for ``app.run(main, flags_parser=parse_flags)``: a bad flag (unknown,
-    or a value of the wrong type) is one line ``error: <message>`` and exit status 2."""
+    or a value of the wrong type) is one line ``error: <message>`` and exit status 2; ``--help``
+    (``--helpfull``, ``--helpshort``, ``--helpxml``) prints the help and exits with `EXIT_OK`."""
     from absl import flags
 
     try:
@@ -75,6 +76,12 @@ def parse_flags(argv: list[str]) -> list[str]:
     except flags.Error as e:
         usage_error(f"{one_line(e)} (see --help)")
         raise  # not reached: usage_error exits
+    except SystemExit as e:
+        # absl's help flags print the help and exit with status 1 while they are parsed (the
+        # only exit during parsing); the help asked for is done: status 0.
+        if e.code == 1:
+            sys.exit(EXIT_OK)
+        raise
 
 
 class ArgumentParser(argparse.ArgumentParser):

@@ -86,30 +86,27 @@ def test_cli_errors_are_one_line(tmp_path, untrained_run):
     assert not os.path.exists(out)  # nothing written on a bad argument
 
 
-def test_cli_mirrors_the_library_defaults():
-    """export.py checks cheap arguments before TensorFlow loads, with copies of these values."""
-    import ast
-    import dataclasses
-
-    from xwisenet_tf.export.exporter import QUANTIZATIONS, ExportOptions
-
-    tree = ast.parse((REPO / "export.py").read_text())
-    values = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-            name = node.targets[0].id
-            if name == "QUANTIZATIONS":
-                values[name] = ast.literal_eval(node.value)
-            elif name == "_DEFAULTS":
-                values[name] = {
-                    ast.literal_eval(k): ast.literal_eval(v)
-                    for k, v in zip(node.value.keys, node.value.values, strict=True)
-                    if isinstance(v, ast.Constant)
-                }
-    assert values["QUANTIZATIONS"] == QUANTIZATIONS
-    defaults = {f.name: f.default for f in dataclasses.fields(ExportOptions)}
-    for name, value in values["_DEFAULTS"].items():
-        assert defaults[name] == value, name
+def test_cli_checks_the_library_options_before_tensorflow():
+    """export.py's flags are the fields of `ExportOptions` (tests/training/test_cli_flags.py
+    compares them) and it checks them with `ExportOptions.validate`, which loads no
+    TensorFlow: the checks are the library's, not copies."""
+    code = (
+        "import sys\n"
+        "from xwisenet_tf.export.options import ExportOptions\n"
+        "try:\n"
+        "    ExportOptions(checkpoint='/nonexistent', output_dir='out', tflite=True).validate()\n"
+        "except ValueError as e:\n"
+        "    print(e)\n"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
+    assert result.stdout.splitlines() == [
+        "--checkpoint /nonexistent: not found; expected a .keras file written by train.py or "
+        "its model_dir",
+        "False False",
+    ], result.stderr
 
 
 @pytest.mark.parametrize(

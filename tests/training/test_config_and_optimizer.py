@@ -48,6 +48,7 @@ def test_defaults_resolve_from_the_recipe_and_the_dataset():
         ({"clips_per_video": 0}, "clips_per_video must be a positive integer"),
         ({"train_crop": "corners"}, "unknown train_crop 'corners'"),
         ({"holdout_fraction": 1.0}, "holdout_fraction must be in (0, 1)"),
+        ({"verbose": 3}, "unknown verbose 3; expected one of [0, 1, 2]"),
     ],
 )
 def test_validate_names_the_bad_value(changes, message):
@@ -82,6 +83,8 @@ def test_a_config_saved_before_a_field_existed_still_resumes():
 
 def test_flag_helpers():
     flags = types.SimpleNamespace(
+        model="xwisenet",
+        model_option=[],
         conv_type="dw",
         block="none",
         block_position=None,

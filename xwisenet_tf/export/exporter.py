@@ -25,111 +25,17 @@ import os
 import platform
 import re
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 
 import keras
 
 from xwisenet_tf import files
 from xwisenet_tf.export.errors import ExportError
-from xwisenet_tf.export.tflite import QUANTIZATIONS, check_quantization
+from xwisenet_tf.export.options import QUANTIZATIONS, ExportOptions
+from xwisenet_tf.export.tflite import check_quantization
 
 REPORT_FILE = "export_report.json"
 REPORT_FORMAT = "xwisenet_tf.export_report/1"
-
-
-@dataclass
-class ExportOptions:
-    """What to export and how to check it; every field is a flag of ``export.py``.
-
-    Attributes:
-        checkpoint: A ``.keras`` checkpoint, or a training ``model_dir`` (its ``best.keras``,
-            else ``last.keras``).
-        output_dir: Where the models, their sidecars and ``export_report.json`` go.
-        saved_model: Export a SavedModel (dynamic batch, signature ``serving_default``).
-        tflite: Export a TFLite model (static batch 1).
-        quantize: TFLite quantization: ``none`` (float32), ``fp16``, ``dynamic`` (int8 weights)
-            or ``int8`` (full integer, calibrated).
-        num_frames: Frames per clip of the exported input; default: the checkpoint's.
-        image_size: Height and width of the exported input; default: the checkpoint's.
-        calibration_data: Prepared dataset directory (``python -m xwisenet_tf.data.prepare``)
-            for int8 calibration and for verification. Default: the dataset the checkpoint was
-            trained on (from its training run's ``config.json``), else the synthetic dataset
-            (with a warning).
-        num_calibration_clips: Evaluation clips used to calibrate int8.
-        calibration_split: Split the calibration clips come from.
-        verify_split: Split the verification clips (and the accuracy) come from; default
-            ``test``, else ``validation``, else any.
-        num_verify_clips: Evaluation clips on which the export is compared with Keras.
-        include_preprocessing: The exported model takes uint8 RGB frames (0-255) and
-            normalises them itself (`FramePreprocessing`).
-        int8_io: With ``quantize="int8"``: int8 output (and int8 input unless
-            `include_preprocessing`, whose input stays uint8).
-        fold_batch_norms: Fold BatchNorms into the convolutions before converting
-            (`xwisenet_tf.optimize.fold_batch_norms`; same outputs, faster).
-        num_threads: Interpreter threads for the latency measurement.
-        latency_runs: Timed runs (after 3 warm-up runs) for the median latency.
-        evaluate_accuracy: Also compute clip and video accuracy (sec. IV-C) of the exported
-            model and of the Keras model on the whole `verify_split`.
-        data_dir: Cache of the synthetic fallback dataset.
-    """
-
-    checkpoint: str
-    output_dir: str
-    saved_model: bool = False
-    tflite: bool = False
-    quantize: str = "none"
-    num_frames: int | None = None
-    image_size: int | None = None
-    calibration_data: str | None = None
-    num_calibration_clips: int = 100
-    calibration_split: str = "train"
-    verify_split: str | None = None
-    num_verify_clips: int = 32
-    include_preprocessing: bool = False
-    int8_io: bool = False
-    fold_batch_norms: bool = True
-    num_threads: int | None = field(default_factory=lambda: min(4, os.cpu_count() or 1))
-    latency_runs: int = 20
-    evaluate_accuracy: bool = False
-    data_dir: str = "data_cache"
-
-    def validate(self) -> ExportOptions:
-        """Checks the options that need no model or data; returns ``self``.
-
-        Raises:
-            ExportError: one line naming the flag, the value and what was expected.
-        """
-        if not self.saved_model and not self.tflite:
-            raise ExportError("nothing to export: pass --tflite and/or --saved_model")
-        if self.quantize not in QUANTIZATIONS:
-            raise ExportError(
-                f"--quantize {self.quantize!r}: unknown quantization; expected one of "
-                f"{', '.join(QUANTIZATIONS)}"
-            )
-        if self.quantize != "none" and not self.tflite:
-            raise ExportError(f"--quantize {self.quantize} applies to TFLite; add --tflite")
-        if self.int8_io and self.quantize != "int8":
-            raise ExportError(f"--int8_io needs --quantize int8; received {self.quantize!r}")
-        for name in ("num_frames", "image_size", "num_threads"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ExportError(f"--{name} must be a positive integer; received {value!r}")
-        for name in ("num_calibration_clips", "num_verify_clips", "latency_runs"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ExportError(f"--{name} must be a positive integer; received {value!r}")
-        if not self.output_dir:
-            raise ExportError("--output_dir is required")
-        if not os.path.exists(self.checkpoint):
-            raise ExportError(
-                f"--checkpoint {self.checkpoint}: not found; expected a .keras file written by "
-                "train.py or its model_dir"
-            )
-        if self.calibration_data is not None:
-            from xwisenet_tf.export.clips import check_data_dir
-
-            check_data_dir(self.calibration_data)
-        return self
 
 
 def resolve_checkpoint(path: str | os.PathLike) -> str:

@@ -20,9 +20,9 @@ import keras
 import numpy as np
 
 from xwisenet_tf.export.errors import ExportError
+from xwisenet_tf.export.options import QUANTIZATIONS
 from xwisenet_tf.tflite_runner import TFLiteRunner
 
-QUANTIZATIONS = ("none", "fp16", "dynamic", "int8")
 NOT_BUILTIN_PREFIXES = ("CUSTOM", "FLEX", "DELEGATE")
 
 CalibrationData = np.ndarray | Iterable[np.ndarray] | Callable[[], Iterable[np.ndarray]]

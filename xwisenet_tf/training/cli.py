@@ -1,9 +1,11 @@
-"""Helpers shared by ``train.py``, ``evaluate.py`` and ``predict.py``: flag parsing and the
-one-line error contract (`xwisenet_tf.errors.run_command`: a user error prints
-``error: <message>`` and exits with status 2; docs/architecture.md)."""
+"""Helpers shared by ``train.py``, ``evaluate.py`` and ``predict.py``: ``train.py``'s flags
+(generated from `TrainConfig`), flag parsing and the one-line error contract
+(`xwisenet_tf.errors.run_command`: a user error prints ``error: <message>`` and exits with
+status 2; docs/architecture.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterable
@@ -13,7 +15,25 @@ from xwisenet_tf.errors import (  # noqa: F401 - parse_flags, one_line: used by 
     parse_flags,
     run_command,
 )
+from xwisenet_tf.settings import define_absl_flag, define_absl_flags
+from xwisenet_tf.settings import flag_values as flag_values_of
+from xwisenet_tf.training.config import TrainConfig
 from xwisenet_tf.training.errors import TrainingError
+
+# train.py's model flags from before --model_option, kept as its aliases (documented commands
+# use them): flag (= the preset option it sets) -> (kind of absl flag, help). Each is an option of
+# a spec in `xwisenet_tf.models.presets` (a test checks it).
+MODEL_FLAGS = {
+    "conv_type": ("str", "Convolution: traditional | st | dw | xwise."),
+    "block": ("str", "Context block: ss | gc | se | cbam | none."),
+    "block_position": ("str", "before_shuffle | after_shuffle | after_pointwise (XwiseNet)."),
+    "block_stages": ("list", "Stages with context blocks, e.g. 2,3,4 (XwiseNet)."),
+    "context_pooling": ("str", "SS pooling: channel | temporal | channel_temporal."),
+    "width": ("float", "Width multiplier: 0.5 | 1.0 | 1.5 | 2.0 (XwiseNet)."),
+    "stage_repeats": ("list", "Units in stages 2,3,4, e.g. 4,8,4 (XwiseNet)."),
+    "temporal_strides": ("list", "Temporal strides of stem pool and stages 2-4."),
+    "dropout": ("float", "Dropout before the classifier."),
+}
 
 
 def run(fn: Callable[[], int | None]) -> int:
@@ -62,23 +82,86 @@ def parse_options(items: Iterable[str], name: str) -> dict:
     return options
 
 
+def define_train_flags(flag_values=None) -> None:
+    """The flags of ``train.py``: one per `TrainConfig` field (`xwisenet_tf.settings`), and the
+    aliases of ``--model_option`` in `MODEL_FLAGS`, in ``flag_values`` (default
+    ``absl.flags.FLAGS``). They belong to the calling module."""
+    from absl import flags
+
+    flags.disclaim_key_flags()  # the flags are the caller's (train.py's --help lists them)
+    define_absl_flags(TrainConfig, flag_values=flag_values)
+    for name, (kind, text) in MODEL_FLAGS.items():
+        define_absl_flag(kind, name, None, text, flag_values=flag_values)
+
+
+def train_config(flag_values) -> TrainConfig:
+    """The `TrainConfig` of the parsed flags of `define_train_flags`."""
+    values = flag_values_of(TrainConfig, flag_values, parse_options, skip=("model_overrides",))
+    return TrainConfig(**values, model_overrides=model_overrides(flag_values))
+
+
 def model_overrides(flag_values) -> dict:
-    """The model options given on the command line (unset flags keep the preset's value)."""
-    overrides: dict = {}
-    for name in ("conv_type", "block_position", "context_pooling"):
-        if getattr(flag_values, name) is not None:
-            overrides[name] = getattr(flag_values, name)
-    if flag_values.block is not None:
-        overrides["block"] = None if flag_values.block.lower() == "none" else flag_values.block
-    for name in ("block_stages", "stage_repeats", "temporal_strides"):
+    """The preset options of the command line (``--model_option KEY=VALUE`` and the aliases of
+    `MODEL_FLAGS`), as values of the preset's spec (`preset_option`); options left unset keep
+    the preset's value.
+
+    Raises:
+        TrainingError: an item without ``=``, an option given twice, a bad list of integers.
+    """
+    options: dict = {}
+    for item in flag_values.model_option or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise TrainingError(f"--model_option expects KEY=VALUE; received {item!r}")
+        if key in options:
+            raise TrainingError(f"--model_option {key} is given twice")
+        options[key] = preset_option(flag_values.model, key, raw, f"model_option {key}")
+    for name in MODEL_FLAGS:
         raw = getattr(flag_values, name)
-        if name == "block_stages" and raw and [v.lower() for v in raw] == ["none"]:
-            overrides[name] = ()
+        if raw is None or raw == []:  # unset (or an empty list: as unset, as before)
             continue
-        value = parse_ints(raw, name)
-        if value is not None:
-            overrides[name] = value
-    for name in ("width", "dropout"):
-        if getattr(flag_values, name) is not None:
-            overrides[name] = getattr(flag_values, name)
-    return overrides
+        if name in options:
+            raise TrainingError(
+                f"--{name} and --model_option {name} both set {name}; give one of them"
+            )
+        options[name] = preset_option(flag_values.model, name, raw, name)
+    return options
+
+
+def preset_option(model: str, key: str, value, flag: str):
+    """``value`` (a flag's string, list of strings, or a parsed number) as option ``key`` of
+    preset ``model``: a tuple of integers where the preset's value is a tuple (``"1,2,1"`` or
+    ``["1", "2", "1"]``; ``none``: empty), ``None`` for ``none``, a number for a number (JSON),
+    else the string. The preset's spec checks the result (`resolve_spec`).
+
+    Raises:
+        TrainingError: not a comma-separated list of integers where one is expected (naming
+            ``--<flag>``).
+    """
+    from xwisenet_tf.models.presets import PRESETS
+
+    spec = PRESETS.get(model)
+    fields = {f.name: f for f in dataclasses.fields(spec)} if spec is not None else {}
+    expects_tuple = key in fields and isinstance(getattr(spec, key), tuple)
+    if isinstance(value, (list, tuple)) or expects_tuple:
+        items = value.split(",") if isinstance(value, str) else [str(v) for v in value]
+        items = [v.strip() for v in items if v.strip()]
+        if [v.lower() for v in items] in ([], ["none"]):
+            return ()
+        return parse_ints(items, flag)
+    if not isinstance(value, str):
+        return value
+    if value.lower() == "none":
+        return None
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError:
+        parsed = value
+    if isinstance(parsed, list):
+        return tuple(parsed)
+    if isinstance(parsed, str) and "," in parsed and key not in fields:
+        try:
+            return tuple(int(v) for v in parsed.split(","))
+        except ValueError:
+            return parsed
+    return parsed

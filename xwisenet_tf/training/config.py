@@ -12,10 +12,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from xwisenet_tf.data.synthetic_defaults import QUICK_START_MINUTES as QUICK_START_MINUTES
+from xwisenet_tf.settings import check_choices, documented, setting
 from xwisenet_tf.training.errors import TrainingError
 from xwisenet_tf.training.recipes import LR_SCHEDULES, RECIPES
 
@@ -37,17 +38,6 @@ DATASET_DEFAULTS = {
     "synthetic": {"image_size": 48, "epochs": 10},
     None: {"image_size": 112, "epochs": 50},
 }
-MODEL_OVERRIDE_FLAGS = (
-    "conv_type",
-    "block",
-    "block_position",
-    "block_stages",
-    "context_pooling",
-    "width",
-    "stage_repeats",
-    "temporal_strides",
-    "dropout",
-)
 # Fields a rerun may change without invalidating the saved training state.
 RESUMABLE_FIELDS = frozenset(
     {"epochs", "strategy", "cpu_devices", "model_dir", "evaluate_test", "verbose"}
@@ -56,114 +46,151 @@ RESUMABLE_FIELDS = frozenset(
 _LEGACY_VALUES = {"recipe": "paper", **RECIPES["paper"]}
 
 
+@documented
 @dataclass
 class TrainConfig:
-    """What to train and how; every field is a flag of ``train.py``.
+    """What to train and how; every field is a flag of ``train.py`` (`xwisenet_tf.settings`:
+    each field declares its default, help and choices once; the flags of ``train.py`` and the
+    options of the experiment runner are generated from them).
 
     Fields left at ``None`` take their value from the recipe (`xwisenet_tf.training.recipes`:
     ``"default"`` or the paper's, sec. IV-B) or from the dataset kind (`DATASET_DEFAULTS`);
     `resolved` returns the config with every value filled in.
-
-    Attributes:
-        dataset: ``"kth"`` (downloaded), ``"kth:PATH"``, ``"folder:PATH"``, ``"csv:PATH"`` or
-            ``"synthetic"`` (see `xwisenet_tf.data.ensure_dataset`).
-        data_dir: Cache of downloads and prepared TFRecords (converted on first use).
-        model_dir: Checkpoints, logs and ``config.json``; default ``runs/<model>-<dataset>``.
-        model: A preset of `xwisenet_tf.models.list_models`.
-        model_overrides: Options of the preset (``conv_type``, ``block``, ``width``...).
-        num_frames: Frames per clip (paper: 16).
-        image_size: Clip height and width (paper: 112; default 112, 48 for ``synthetic``).
-        frame_stride: Step between sampled frames.
-        train_crop: Spatial crop of the training clips: ``"corner_multiscale"`` (the paper's:
-            centre or a corner, scale 1 to 1/2), ``"corner_large"`` (the same positions, scale
-            1 to 2^-1/2), ``"corner"`` (the same positions at scale 1: shifts, no zoom),
-            ``"centre_multiscale"`` or ``"centre"`` (scale 1), for data whose actor a corner crop
-            would cut out.
-        batch_size: Global batch size, split across replicas.
-        epochs: Total epochs of the run (a resumed run continues up to this number; default 50,
-            10 for ``synthetic``).
-        steps_per_epoch: Batches per epoch; default ``clips_per_video`` clips of every
-            training video.
-        validation_steps: Batches per validation; default all validation clips.
-        recipe: ``"default"`` or ``"paper"`` (`xwisenet_tf.training.recipes`): the values of
-            the recipe fields below that are left at ``None``.
-        learning_rate: Initial (paper) or peak (cosine schedule) Adam learning rate.
-        weight_decay: Weight decay coefficient.
-        weight_decay_mode: ``"l2"``: coupled L2 as PyTorch's ``Adam(weight_decay=)`` on every
-            weight (the paper's); ``"decoupled"``: AdamW on every weight, as Keras'
-            ``Adam(weight_decay=)``; ``"decoupled_kernels"``: AdamW on convolution and dense
-            kernels only (not BatchNorm/LayerNorm parameters or biases).
-        lr_schedule: ``"plateau"`` (lr x ``lr_factor`` when the monitored accuracy stops
-            improving; best epoch kept as ``best.keras``) or ``"cosine"`` (linear warm-up, then
-            cosine decay to zero over the run's optimizer steps; the last epoch is the model).
-        warmup_fraction: Share of the run's steps spent warming up (cosine schedule).
-        label_smoothing: Label smoothing of the cross-entropy.
-        clips_per_video: Random clips drawn from every training video per epoch (sets the
-            default ``steps_per_epoch``).
-        colour_jitter: Strength of the training clips' colour jitter
-            (`xwisenet_tf.data.jitter_colours`: brightness, contrast, saturation, hue; 0: none,
-            the paper's; at most 2).
-        relu_warmup: Share of the run's steps over which the inner ReLUs of the X-Convs warm
-            up from linear to ReLU (`xwisenet_tf.training.ReluWarmup`; 0: none, the paper's).
-        lr_factor: Learning-rate factor when validation accuracy plateaus (paper: 0.1).
-        lr_patience: Epochs without improvement before the factor is applied (plateau).
-        min_learning_rate: Lower bound of the learning rate.
-        validation: Where the plateau criterion comes from: ``"split"`` (the dataset's
-            validation split), ``"holdout"`` (subjects/videos held out of the training split),
-            ``"none"`` (training accuracy), ``"auto"`` (split if the dataset has one, else
-            holdout). The test split is never used during training.
-        holdout_fraction: Share of training subjects (KTH) or videos held out.
-        seed: Seed of weights, holdout choice, shuffling and augmentation.
-        strategy: ``"auto"``, ``"default"``, ``"mirrored"`` or ``"multi_worker"``.
-        cpu_devices: Split the CPU into this many logical devices (to test mirroring).
-        mixed_precision: Train with a mixed float16 (GPU) or bfloat16 (CPU) policy.
-        dataset_options: Extra options of the dataset conversion (e.g. synthetic
-            ``videos_per_class``).
-        evaluate_test: After training, evaluate the best checkpoint on the test split with the
-            recognition protocol (sec. IV-C) and write ``eval_test.json``.
-        verbose: Keras verbosity: ``None`` (progress bar on a terminal, one line per epoch
-            otherwise), 0, 1 or 2.
-        init_checkpoint: A ``.keras`` model (e.g. from ``python -m xwisenet_tf.weights
-            import``) whose weights start the run, all but the classifier's (fine-tuning,
-            `xwisenet_tf.weights.load_init_checkpoint`); ``None`` trains from scratch.
     """
 
-    dataset: str = "kth"
-    data_dir: str = "data_cache"
-    model_dir: str | None = None
-    model: str = "xwisenet"
-    model_overrides: dict[str, Any] = field(default_factory=dict)
-    num_frames: int = 16
-    image_size: int | None = None
-    frame_stride: int = 1
-    train_crop: str | None = None
-    batch_size: int = 16
-    epochs: int | None = None
-    steps_per_epoch: int | None = None
-    validation_steps: int | None = None
-    recipe: str = "default"
-    learning_rate: float | None = None
-    weight_decay: float | None = None
-    weight_decay_mode: str | None = None
-    lr_schedule: str | None = None
-    warmup_fraction: float | None = None
-    label_smoothing: float | None = None
-    clips_per_video: int | None = None
-    colour_jitter: float | None = None
-    relu_warmup: float | None = None
-    lr_factor: float = 0.1
-    lr_patience: int = 5
-    min_learning_rate: float = 1e-6
-    validation: str = "auto"
-    holdout_fraction: float = 0.1
-    seed: int = 0
-    strategy: str = "auto"
-    cpu_devices: int | None = None
-    mixed_precision: bool = False
-    dataset_options: dict[str, Any] = field(default_factory=dict)
-    evaluate_test: bool = True
-    verbose: int | None = None
-    init_checkpoint: str | None = None
+    # Data
+    dataset: str = setting(
+        "kth",
+        "kth (downloaded) | kth:PATH | folder:PATH | csv:PATH | synthetic",
+        doc="``kth`` (downloaded), ``kth:PATH``, ``folder:PATH``, ``csv:PATH`` or "
+        "``synthetic`` (see `xwisenet_tf.data.ensure_dataset`).",
+    )
+    data_dir: str = setting("data_cache", "Cache of downloads and prepared TFRecords.")
+    model_dir: str | None = setting(None, "Run directory (default runs/<model>-<dataset>).")
+    # Model
+    model: str = setting(
+        "xwisenet",
+        "Preset: xwisenet, xwisenet-simple, xwisenet-fast, xwisenet-small (few hundred videos "
+        "from scratch), shufflenet3d-1.0x, resnet3d-18, resnet3d-34, resnet3d-50.",
+    )
+    model_overrides: dict[str, Any] = setting(
+        help="KEY=VALUE option of the preset (repeatable), checked against its spec "
+        "(xwisenet_tf.models.presets), e.g. width=1.0, stage_repeats=4,8,4 or block=none; "
+        "--conv_type, --block, --width... are aliases.",
+        doc="Options of the preset (``conv_type``, ``block``, ``width``...), checked against "
+        "its spec by `xwisenet_tf.models.presets.resolve_spec`.",
+        flag="model_option",
+        default_factory=dict,
+    )
+    num_frames: int = setting(16, "Frames per clip (paper: 16).")
+    image_size: int | None = setting(
+        None, "Clip height and width (default: the paper's 112; 48 for synthetic)."
+    )
+    frame_stride: int = setting(1, "Step between sampled frames.")
+    train_crop: str | None = setting(
+        None,
+        "Training crop (default: the recipe's): the paper's multi-scale centre/corner crop "
+        "(scales 1 to 1/2), corner_large (scales 1 to 2^-1/2), corner (the same positions at "
+        "scale 1: shifts, no zoom), or centre only (scales 1 to 1/2, or scale 1) for data whose "
+        "actor a corner crop would cut out.",
+        choices=TRAIN_CROPS,
+    )
+    # Recipe
+    batch_size: int = setting(16, "Global batch size (split across replicas).")
+    epochs: int | None = setting(
+        None, "Total epochs (default 50; 10 for synthetic); a resumed run continues to it."
+    )
+    steps_per_epoch: int | None = setting(
+        None, "Batches per epoch (default: clips_per_video clips of each video)."
+    )
+    validation_steps: int | None = setting(None, "Batches per validation (default: all clips).")
+    recipe: str = setting(
+        "default",
+        "default: AdamW on kernels, warm-up + cosine decay by steps, label smoothing, 4 clips "
+        "per video per epoch, last epoch kept; paper: sec. IV-B (Adam 1e-3, coupled weight "
+        "decay 1e-3, lr x0.1 on a validation plateau). The flags below left unset come from it.",
+        choices=sorted(RECIPES),
+    )
+    learning_rate: float | None = setting(None, "Initial/peak Adam learning rate (recipe's).")
+    weight_decay: float | None = setting(None, "Weight decay (recipe's; paper: 1e-3).")
+    weight_decay_mode: str | None = setting(
+        None,
+        "l2: coupled, as PyTorch Adam (paper); decoupled: AdamW, as Keras Adam; "
+        "decoupled_kernels: AdamW on conv/dense kernels only (default recipe).",
+        doc="``l2``: coupled L2 as PyTorch's ``Adam(weight_decay=)`` on every weight (the "
+        "paper's); ``decoupled``: AdamW on every weight, as Keras' ``Adam(weight_decay=)``; "
+        "``decoupled_kernels``: AdamW on convolution and dense kernels only (not "
+        "BatchNorm/LayerNorm parameters or biases).",
+        choices=WEIGHT_DECAY_MODES,
+    )
+    lr_schedule: str | None = setting(
+        None,
+        "plateau: lr x0.1 when validation accuracy stalls, best epoch kept (paper); cosine: "
+        "warm-up then cosine decay to 0 over the run's steps, last epoch kept (default recipe).",
+        choices=LR_SCHEDULES,
+    )
+    warmup_fraction: float | None = setting(None, "Share of steps warming up (cosine; recipe's).")
+    label_smoothing: float | None = setting(None, "Label smoothing (recipe's).")
+    clips_per_video: int | None = setting(
+        None, "Random clips per training video per epoch (recipe's)."
+    )
+    colour_jitter: float | None = setting(
+        None,
+        "Strength of the training clips' brightness/contrast/saturation/hue jitter (recipe's; "
+        "0: none, the paper's; 1: torchvision's ColorJitter(0.4, 0.4, 0.4, 0.1)).",
+        doc="Strength of the training clips' colour jitter (`xwisenet_tf.data.jitter_colours`: "
+        "brightness, contrast, saturation, hue; 0: none, the paper's; at most 2).",
+    )
+    relu_warmup: float | None = setting(
+        None,
+        "Share of steps over which the X-Convs' inner ReLUs warm up from linear (recipe's; 0: "
+        "none).",
+        doc="Share of the run's steps over which the inner ReLUs of the X-Convs warm up from "
+        "linear to ReLU (`xwisenet_tf.training.ReluWarmup`; 0: none, the paper's).",
+    )
+    lr_factor: float = setting(
+        0.1, "Learning-rate factor when validation accuracy plateaus (paper: 0.1)."
+    )
+    lr_patience: int = setting(5, "Epochs without validation improvement before lr x0.1.")
+    min_learning_rate: float = setting(1e-6, "Lower bound of the learning rate.")
+    validation: str = setting(
+        "auto",
+        f"{' | '.join(VALIDATIONS)} (plateau source).",
+        doc="Where the plateau criterion comes from: ``split`` (the dataset's validation "
+        "split), ``holdout`` (subjects/videos held out of the training split), ``none`` "
+        "(training accuracy), ``auto`` (split if the dataset has one, else holdout). The test "
+        "split is never used during training.",
+        choices=VALIDATIONS,
+        enum=False,
+    )
+    holdout_fraction: float = setting(0.1, "Training subjects/videos held out (holdout).")
+    seed: int = setting(0, "Seed of weights, holdout, shuffling and augmentation.")
+    # Where and how
+    strategy: str = setting("auto", f"{' | '.join(STRATEGIES)}.", choices=STRATEGIES, enum=False)
+    cpu_devices: int | None = setting(None, "Split the CPU into N logical devices (testing).")
+    mixed_precision: bool = setting(False, "Mixed float16 (GPU) / bfloat16 (CPU) training.")
+    dataset_options: dict[str, Any] = setting(
+        help="KEY=VALUE option of the conversion (repeatable), e.g. split=schuldt (KTH subject "
+        "split) or videos_per_class=80 (synthetic).",
+        flag="dataset_option",
+        default_factory=dict,
+    )
+    evaluate_test: bool = setting(
+        True,
+        "Evaluate the best checkpoint on the test split.",
+        doc="After training, evaluate the best checkpoint on the test split with the "
+        "recognition protocol (sec. IV-C) and write ``eval_test.json``.",
+    )
+    verbose: int | None = setting(
+        None,
+        "0 silent, 1 progress bar, 2 one line per epoch (default: 1 on a terminal, else 2).",
+        choices=(0, 1, 2),
+    )
+    init_checkpoint: str | None = setting(
+        None,
+        "Fine-tune: a .keras model (e.g. from `python -m xwisenet_tf.weights import`) whose "
+        "weights, all but the classifier's, start the run (same --model and options).",
+    )
 
     def validate(self) -> TrainConfig:
         """Checks values that need no data or TensorFlow; returns ``self``.
@@ -175,7 +202,7 @@ class TrainConfig:
 
         if self.model not in list_models():
             raise TrainingError(f"unknown model {self.model!r}; expected one of {list_models()}")
-        _check_choice("recipe", self.recipe, tuple(RECIPES))
+        check_choices(self, TrainingError)  # recipe, crop, schedule, strategy... (their `choices`)
         for name in ("num_frames", "image_size", "frame_stride", "batch_size", "seed"):
             value = getattr(self, name)
             if name == "image_size" and value is None:
@@ -204,18 +231,10 @@ class TrainConfig:
             raise TrainingError(
                 f"colour_jitter must be in [0, {MAX_COLOUR_JITTER}]; received {self.colour_jitter!r}"
             )
-        if self.lr_schedule is not None:
-            _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         if not 0 < self.holdout_fraction < 1:
             raise TrainingError(
                 f"holdout_fraction must be in (0, 1); received {self.holdout_fraction!r}"
             )
-        _check_choice("strategy", self.strategy, STRATEGIES)
-        _check_choice("validation", self.validation, VALIDATIONS)
-        if self.weight_decay_mode is not None:
-            _check_choice("weight_decay_mode", self.weight_decay_mode, WEIGHT_DECAY_MODES)
-        if self.train_crop is not None:
-            _check_choice("train_crop", self.train_crop, TRAIN_CROPS)
         kind = self.dataset.partition(":")[0]
         if kind not in ("kth", "folder", "csv", "synthetic") or (
             kind in ("folder", "csv") and not self.dataset.partition(":")[2]
@@ -257,11 +276,6 @@ class TrainConfig:
         if unknown:
             raise TrainingError(f"unknown configuration fields {unknown}; expected {sorted(names)}")
         return cls(**data)
-
-
-def _check_choice(name: str, value, choices) -> None:
-    if value not in choices:
-        raise TrainingError(f"unknown {name} {value!r}; expected one of {list(choices)}")
 
 
 def read_json(path: str | os.PathLike, what: str) -> dict:
