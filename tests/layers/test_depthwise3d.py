@@ -69,7 +69,7 @@ def test_macs_are_one_per_tap_per_output_element():
     "kwargs,match",
     [
         ({"kernel_size": 0}, "kernel_size=0"),
-        ({"kernel_size": 3, "padding": "causal"}, "padding='causal'"),
+        ({"kernel_size": 3, "padding": "reflect"}, "padding='reflect'"),
         ({"kernel_size": 3, "implementation": "fast"}, "implementation='fast'"),
         ({"kernel_size": (3, 3)}, r"kernel_size=\(3, 3\)"),
     ],

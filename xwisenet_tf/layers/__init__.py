@@ -24,6 +24,7 @@ from xwisenet_tf.layers.conv_variants import (
 from xwisenet_tf.layers.depthwise3d import DepthwiseConv3D
 from xwisenet_tf.layers.layer_norm import ChannelLayerNorm
 from xwisenet_tf.layers.pooling import FoldedMaxPool3D
+from xwisenet_tf.layers.running_mean import RunningMean
 from xwisenet_tf.layers.shortcut import ZeroPadShortcut
 from xwisenet_tf.layers.shuffle import ChannelShuffle, ChannelSplit
 
@@ -42,6 +43,7 @@ __all__ = [
     "FoldedConv3D",
     "FoldedMaxPool3D",
     "GCBlock",
+    "RunningMean",
     "SEBlock",
     "SSBlock",
     "STConv3D",

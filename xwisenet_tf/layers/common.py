@@ -7,9 +7,12 @@ Padding modes of the strided layers (`padding=` of the convolutions and the max 
 - `"symmetric"`: PyTorch's `padding=(k - 1) // 2`, the same amount before and after every axis
   (1 on both sides for k = 3), so that weights of a PyTorch model give its outputs. It is done
   as an explicit `PAD` followed by a `"valid"` op (TFLite builtins only).
-
-A new explicit mode (e.g. a causal temporal padding, all on the past side of the time axis) is
-one more entry in `EXPLICIT_PADDINGS` and one more case in `explicit_pads`.
+- `"causal"`: all `d - 1` frames of the temporal padding on the past side, so output frame t sees
+  input frames up to t only (the causal XwiseNet that streams, `xwisenet_tf.streaming`); height
+  and width as `"same"`. The time axis is padded explicitly, the op runs `"valid"` in time and
+  `"same"` in space.
+- `"stream"`: one step of a causal layer: no temporal padding (the `d - 1` past frames are the
+  layer's streaming state, concatenated before the new frame), height and width as `"same"`.
 """
 
 from __future__ import annotations
@@ -43,7 +46,8 @@ def check_choice(value, allowed: Sequence, name: str):
 
 
 TF_PADDINGS = ("same", "valid")
-EXPLICIT_PADDINGS = ("symmetric",)
+CAUSAL_PADDINGS = ("causal", "stream")  # explicit in time, "same" in height and width
+EXPLICIT_PADDINGS = ("symmetric", *CAUSAL_PADDINGS)
 PADDINGS = TF_PADDINGS + EXPLICIT_PADDINGS
 
 
@@ -56,12 +60,18 @@ def check_padding(padding: str) -> str:
 def explicit_pads(padding: str, kernel_size: Sequence[int]) -> tuple[tuple[int, int], ...]:
     """(before, after) padding per (time, height, width) axis of an explicit padding mode.
 
+    For the `CAUSAL_PADDINGS` only the time axis is padded here (height and width are the op's
+    own `"same"`).
+
     Args:
         padding: one of `EXPLICIT_PADDINGS`.
         kernel_size: (d, kh, kw) window of the layer.
     """
     if padding == "symmetric":
         return tuple(((k - 1) // 2, (k - 1) // 2) for k in kernel_size)
+    if padding in CAUSAL_PADDINGS:
+        past = kernel_size[0] - 1 if padding == "causal" else 0
+        return ((past, 0), (0, 0), (0, 0))
     raise ValueError(
         f"`padding` must be one of {list(EXPLICIT_PADDINGS)} here. Received: padding={padding!r}"
     )
@@ -75,10 +85,21 @@ def output_dims(dims: Sequence[int | None], kernel_size, strides, padding: str) 
             for n, k, s in zip(dims, kernel_size, strides, strict=True)
         ]
     pads = explicit_pads(padding, kernel_size)
+    _, space_padding = op_paddings(padding)
+    modes = ("valid", space_padding, space_padding)
     return [
-        None if n is None else output_length(n + sum(p), k, s, "valid")
-        for n, k, s, p in zip(dims, kernel_size, strides, pads, strict=True)
+        None if n is None else output_length(n + sum(p), k, s, mode)
+        for n, k, s, p, mode in zip(dims, kernel_size, strides, pads, modes, strict=True)
     ]
+
+
+def op_paddings(padding: str) -> tuple[str, str]:
+    """(time, space) padding the op runs with after `pad_explicitly` has padded its input."""
+    if padding in TF_PADDINGS:
+        return padding, padding
+    if padding in CAUSAL_PADDINGS:
+        return "valid", "same"
+    return "valid", "valid"
 
 
 def pad_explicitly(inputs, kernel_size, padding: str):
@@ -86,15 +107,41 @@ def pad_explicitly(inputs, kernel_size, padding: str):
 
     For `"same"` and `"valid"` the input is returned unchanged with `padding`; for an explicit
     mode it is zero-padded (one `PAD` op, none when every amount is 0) and the op must then run
-    with `"valid"`.
+    with the (time, space) paddings of `op_paddings`: `"valid"`, except `"same"` in height and
+    width for the `CAUSAL_PADDINGS`.
+
+    Returns:
+        `(inputs, time_padding, space_padding)`.
     """
+    time_padding, space_padding = op_paddings(padding)
     if padding in TF_PADDINGS:
-        return inputs, padding
+        return inputs, time_padding, space_padding
     from keras import ops
 
     pads = explicit_pads(padding, kernel_size)
     if any(any(p) for p in pads):
         inputs = ops.pad(inputs, ((0, 0), *pads, (0, 0)))
+    return inputs, time_padding, space_padding
+
+
+def pad_for_one_op(inputs, kernel_size, strides, padding: str):
+    """Pads a 5-D input so that one 3D op (`Conv3D`, grouped or not) computes `padding`.
+
+    A single op has one padding for all axes: where time and space differ (`CAUSAL_PADDINGS`),
+    height and width get TensorFlow's `"same"` amounts explicitly too. Returns
+    `(inputs, op_padding)`.
+    """
+    inputs, time_padding, space_padding = pad_explicitly(inputs, kernel_size, padding)
+    if time_padding == space_padding:
+        return inputs, time_padding
+    from keras import ops
+
+    pads = [
+        same_padding(n, k, s)
+        for n, k, s in zip(inputs.shape[2:4], kernel_size[1:], strides[1:], strict=True)
+    ]
+    if any(any(p) for p in pads):
+        inputs = ops.pad(inputs, ((0, 0), (0, 0), *pads, (0, 0)))
     return inputs, "valid"
 
 
@@ -156,7 +203,8 @@ def conv_by_temporal_taps(inputs, kernel, strides, padding: str, conv2d, epilogu
         inputs: `(batch, frames, height, width, channels)` with static non-batch dims.
         kernel: `(d, kh, kw, ...)`; `kernel[i]` is what `conv2d` takes for tap i.
         strides: (st, sh, sw).
-        padding: one of `PADDINGS`; an explicit mode pads the 5-D input, then runs 'valid'.
+        padding: one of `PADDINGS`; an explicit mode pads the 5-D input, then runs the paddings
+            of `op_paddings`.
         conv2d: `fn(x4d, kernel2d, strides=(sh, sw), padding=...)`, e.g. `keras.ops.conv`.
         epilogue: optional `fn(y4d)` (bias, activation) applied before unfolding, where
             TensorFlow can fuse it into the 2D convolution.
@@ -165,13 +213,13 @@ def conv_by_temporal_taps(inputs, kernel, strides, padding: str, conv2d, epilogu
 
     depth = kernel.shape[0]
     stride_t, stride_h, stride_w = strides
-    inputs, padding = pad_explicitly(inputs, kernel.shape[:3], padding)
+    inputs, time_padding, padding = pad_explicitly(inputs, kernel.shape[:3], padding)
     frames = inputs.shape[1]
-    if padding == "same":
+    if time_padding == "same":
         pad = same_padding(frames, depth, stride_t)
         if pad != (0, 0):
             inputs = ops.pad(inputs, ((0, 0), pad, (0, 0), (0, 0), (0, 0)))
-    out_frames = output_length(frames, depth, stride_t, padding)
+    out_frames = output_length(frames, depth, stride_t, time_padding)
     _, _, height, width, channels = inputs.shape
     # TensorFlow's depthwise kernel without oneDNN rejects unequal row and column strides:
     # convolve with stride 1 and subsample (exact, see `subsample_stride_one`).

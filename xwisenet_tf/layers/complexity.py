@@ -47,6 +47,8 @@ def count_macs(model: keras.Model) -> int:
             continue
         inputs = layer.input
         if isinstance(inputs, list | tuple):
+            if hasattr(layer, "count_macs"):  # a streaming step: [frame, *states]
+                total += layer.count_macs([(1, *x.shape[1:]) for x in inputs])
             continue  # merge layers (add, concatenate) do no multiply-accumulates
         total += layer_macs(layer, (1, *inputs.shape[1:]))
     return int(total)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from xwisenet_tf.layers.common import conv_by_temporal_taps, pad_explicitly
+from xwisenet_tf.layers.common import conv_by_temporal_taps, pad_for_one_op
 from xwisenet_tf.layers.conv_base import Conv3DBase
 
 
@@ -26,8 +26,9 @@ class FoldedConv3D(Conv3DBase):
         filters: number of output channels N.
         kernel_size: int or (d, kh, kw).
         strides: int or (st, sh, sw).
-        padding: `"same"`, `"valid"` (TensorFlow's) or `"symmetric"` (PyTorch's
-            `padding=(k - 1) // 2` on both sides of every axis; see `layers/common.py`).
+        padding: `"same"`, `"valid"` (TensorFlow's), `"symmetric"` (PyTorch's
+            `padding=(k - 1) // 2` on both sides of every axis), `"causal"` (the past side of
+            time only) or `"stream"`; see `layers/common.py`.
         use_bias: whether to add a bias.
         activation: optional activation applied after the bias (fused inference form).
         kernel_initializer, bias_initializer, kernel_regularizer: as in Keras.
@@ -55,7 +56,7 @@ class FoldedConv3D(Conv3DBase):
 
     def call(self, inputs):
         if self.implementation == "native":
-            inputs, padding = pad_explicitly(inputs, self.kernel_size, self.padding)
+            inputs, padding = pad_for_one_op(inputs, self.kernel_size, self.strides, self.padding)
             outputs = ops.conv(inputs, self.kernel, strides=self.strides, padding=padding)
             return self._epilogue(outputs)
         return conv_by_temporal_taps(

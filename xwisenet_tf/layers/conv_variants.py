@@ -167,25 +167,55 @@ class ConvBNStack(keras.layers.Layer):
         )
 
     def build(self, input_shape):
-        require_static(input_shape, self.name)
-        shape = input_shape
+        streaming = self.padding == "stream"
+        shape = input_shape[0] if streaming else input_shape
+        require_static(shape, self.name)
         for i, conv in enumerate(self.convs):
+            shape = self._with_past(conv, shape) if streaming else shape
             conv.build(shape)
             shape = conv.compute_output_shape(shape)
             if self.norms:
                 self.norms[i].build(shape)
 
     def call(self, inputs, training=None):
-        x = inputs
+        """The stack on a clip; with `padding="stream"`, one step on one new frame.
+
+        A streaming step takes `[frame, *states]` and returns `[output, *new_states]`: before
+        every convolution with a temporal extent d > 1 its state (its d - 1 previous input
+        frames, `stream_state_shapes`) is put in front of the new frame, and the last d - 1 of
+        those d frames are its new state.
+        """
+        streaming = self.padding == "stream"
+        x, states = (inputs[0], list(inputs[1:])) if streaming else (inputs, [])
+        new_states = []
         last = len(self.convs) - 1
         for i, conv in enumerate(self.convs):
+            if streaming and conv.kernel_size[0] > 1:
+                x = ops.concatenate([states.pop(0), x], axis=1)
+                new_states.append(x[:, 1:])
             x = conv(x)
             if self.fused:
                 continue  # bias and ReLU are inside the convolution
             x = self.norms[i](x, training=training)
             if self._activated(i, last):
                 x = self._relu(x, inner=i < last)
-        return x
+        return [x, *new_states] if streaming else x
+
+    def stream_state_shapes(self, input_shape) -> list[tuple]:
+        """Shapes `(d - 1, H, W, C)` of the past frames each temporal convolution keeps when
+        the stack streams (one per convolution with d > 1), for a one-frame `input_shape`."""
+        shapes, shape = [], tuple(input_shape)
+        for conv in self.convs:
+            if conv.kernel_size[0] > 1:
+                shapes.append((conv.kernel_size[0] - 1, *shape[2:]))
+                shape = self._with_past(conv, shape)
+            shape = conv.compute_output_shape(shape)
+        return shapes
+
+    @staticmethod
+    def _with_past(conv, shape):
+        """A one-frame shape with the d - 1 past frames a streaming `conv` sees in front."""
+        return (shape[0], max(conv.kernel_size[0], 1), *shape[2:])
 
     def _relu(self, x, inner: bool):
         if not inner or self._inner_leak is None:
@@ -193,14 +223,19 @@ class ConvBNStack(keras.layers.Layer):
         return ops.maximum(x, x * ops.cast(self._inner_leak.slope, x.dtype))
 
     def compute_output_shape(self, input_shape):
-        shape = input_shape
+        streaming = self.padding == "stream"
+        shape = input_shape[0] if streaming else input_shape
         for conv in self.convs:
-            shape = conv.compute_output_shape(shape)
-        return shape
+            shape = conv.compute_output_shape(self._with_past(conv, shape) if streaming else shape)
+        if not streaming:
+            return shape
+        return [shape, *[(shape[0], *s) for s in self.stream_state_shapes(input_shape[0])]]
 
     def count_macs(self, input_shape) -> int:
-        total, shape = 0, input_shape
+        streaming = self.padding == "stream"
+        total, shape = 0, input_shape[0] if streaming else input_shape
         for conv in self.convs:
+            shape = self._with_past(conv, shape) if streaming else shape
             total += layer_macs(conv, shape)
             shape = conv.compute_output_shape(shape)
         return total

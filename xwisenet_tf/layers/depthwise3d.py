@@ -5,7 +5,12 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from xwisenet_tf.layers.common import conv_by_temporal_taps, pad_explicitly, subsample_stride_one
+from xwisenet_tf.layers.common import (
+    conv_by_temporal_taps,
+    pad_explicitly,
+    pad_for_one_op,
+    subsample_stride_one,
+)
 from xwisenet_tf.layers.conv_base import Conv3DBase
 
 
@@ -28,8 +33,9 @@ class DepthwiseConv3D(Conv3DBase):
     Args:
         kernel_size: int or (d, kh, kw).
         strides: int or (st, sh, sw).
-        padding: `"same"`, `"valid"` (TensorFlow's) or `"symmetric"` (PyTorch's
-            `padding=(k - 1) // 2` on both sides of every axis; see `layers/common.py`).
+        padding: `"same"`, `"valid"` (TensorFlow's), `"symmetric"` (PyTorch's
+            `padding=(k - 1) // 2` on both sides of every axis), `"causal"` (the past side of
+            time only) or `"stream"`; see `layers/common.py`.
         use_bias: whether to add a per-channel bias.
         activation: optional activation applied after the bias (fused inference form).
         depthwise_initializer, bias_initializer, depthwise_regularizer: as in Keras.
@@ -79,7 +85,7 @@ class DepthwiseConv3D(Conv3DBase):
     def _call_grouped(self, inputs):
         channels = inputs.shape[-1]
         kernel = ops.reshape(self.kernel, (*self.kernel_size, 1, channels))
-        inputs, padding = pad_explicitly(inputs, self.kernel_size, self.padding)
+        inputs, padding = pad_for_one_op(inputs, self.kernel_size, self.strides, self.padding)
         return ops.conv(inputs, kernel, strides=self.strides, padding=padding)
 
     def _call_folded_temporal(self, inputs):
@@ -89,7 +95,7 @@ class DepthwiseConv3D(Conv3DBase):
         # without oneDNN (AMD, older Intel, ARM) rejects unequal row/column strides.
         stride_t, sh, sw = self.strides
         # An explicit mode pads only the time axis here (the spatial kernel is 1 wide).
-        inputs, padding = pad_explicitly(inputs, self.kernel_size, self.padding)
+        inputs, padding, _ = pad_explicitly(inputs, self.kernel_size, self.padding)
         x = inputs[:, :, ::sh, ::sw, :] if (sh, sw) != (1, 1) else inputs
         _, frames, height, width, channels = x.shape
         x = ops.reshape(x, (-1, frames, height * width, channels))

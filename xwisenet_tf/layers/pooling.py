@@ -6,11 +6,13 @@ import keras
 from keras import ops
 
 from xwisenet_tf.layers.common import (
-    TF_PADDINGS,
+    CAUSAL_PADDINGS,
     check_padding,
     explicit_pads,
     normalize_triple,
+    op_paddings,
     output_dims,
+    pad_explicitly,
     require_static,
 )
 
@@ -26,8 +28,12 @@ class FoldedMaxPool3D(keras.layers.Layer):
     Args:
         pool_size: int or (d, kh, kw).
         strides: int or (st, sh, sw).
-        padding: `"same"`, `"valid"` (TensorFlow's) or `"symmetric"`: PyTorch's
-            `MaxPool3d(padding=(k - 1) // 2)`, which pads with -inf.
+        padding: `"same"`, `"valid"` (TensorFlow's), `"symmetric"`: PyTorch's
+            `MaxPool3d(padding=(k - 1) // 2)`, which pads with -inf, `"causal"`: the window of
+            frame t ends at t, frames before the first count as zeros (the state a stream
+            starts from; after a ReLU, as in every preset, the same as ignoring them), or
+            `"stream"`: no temporal padding (the past frames are the streaming state); see
+            `layers/common.py`.
 
     Input shape:
         `(batch, frames, height, width, channels)`, static non-batch dims.
@@ -42,23 +48,48 @@ class FoldedMaxPool3D(keras.layers.Layer):
         self.padding = check_padding(padding)
 
     def build(self, input_shape):
-        require_static(input_shape, self.name)
+        require_static(input_shape[0] if self.padding == "stream" else input_shape, self.name)
 
     def call(self, inputs):
-        padding = self.padding
-        if padding not in TF_PADDINGS:
-            inputs = _replicate_edges(inputs, explicit_pads(padding, self.pool_size))
-            padding = "valid"
+        """Pools a clip; with `padding="stream"`, `[frame, state] -> [output, new_state]`, the
+        state being the `d - 1` frames before the new one (`stream_state_shapes`)."""
+        if self.padding != "stream":
+            return self._pool(inputs)
+        frame, state = inputs
+        window = ops.concatenate([state, frame], axis=1)
+        return [self._pool(window), window[:, 1:]]
+
+    def stream_state_shapes(self, input_shape) -> list[tuple]:
+        """Shape `(d - 1, H, W, C)` of the past frames a streaming step keeps (none if d = 1)."""
+        depth = self.pool_size[0]
+        return [(depth - 1, *input_shape[2:])] if depth > 1 else []
+
+    def _pool(self, inputs):
+        if self.padding == "symmetric":
+            inputs = _replicate_edges(inputs, explicit_pads(self.padding, self.pool_size))
+        time_padding, space_padding = op_paddings(self.padding)
+        if self.padding in CAUSAL_PADDINGS:  # zeros, as the zero state a stream starts from
+            inputs, time_padding, space_padding = pad_explicitly(
+                inputs, self.pool_size, self.padding
+            )
         _, frames, height, width, channels = inputs.shape
         (pd, ph, pw), (sd, sh, sw) = self.pool_size, self.strides
         x = ops.reshape(inputs, (-1, height, width, channels))
-        x = ops.max_pool(x, (ph, pw), strides=(sh, sw), padding=padding)
+        x = ops.max_pool(x, (ph, pw), strides=(sh, sw), padding=space_padding)
         out_h, out_w = x.shape[1], x.shape[2]
         x = ops.reshape(x, (-1, frames, out_h * out_w, channels))
-        x = ops.max_pool(x, (pd, 1), strides=(sd, 1), padding=padding)
+        x = ops.max_pool(x, (pd, 1), strides=(sd, 1), padding=time_padding)
         return ops.reshape(x, (-1, x.shape[1], out_h, out_w, channels))
 
     def compute_output_shape(self, input_shape):
+        if self.padding == "stream":
+            frame = input_shape[0]
+            window = (frame[0], self.pool_size[0], *frame[2:])
+            state = (frame[0], *self.stream_state_shapes(frame)[0])
+            return [self._pooled_shape(window), state]
+        return self._pooled_shape(input_shape)
+
+    def _pooled_shape(self, input_shape):
         dims = output_dims(input_shape[1:4], self.pool_size, self.strides, self.padding)
         return (input_shape[0], *dims, input_shape[-1])
 

@@ -68,6 +68,11 @@ class XwiseNetSpec:
             (`xwisenet_tf.layers.initializers.CentredDepthwise`).
         padding: of the stem conv, stem pool and every unit convolution: "same" (TensorFlow's)
             or "symmetric" (PyTorch's, as Efficient-3DCNNs; needed for its weights).
+        causal: every temporal kernel (stem conv, stem pool, the units' temporal convs) padded
+            on the past side only, so that the output for frame t depends on frames 1..t: the
+            model then runs frame by frame (`xwisenet_tf.streaming`) with the same weights.
+            Needs every temporal stride 1 and per-frame context (no block, or the SS block
+            with `context_pooling="channel"`, whose context is one vector per frame, eq. (3)).
     """
 
     width: float = 1.5
@@ -86,6 +91,7 @@ class XwiseNetSpec:
     temporal_init: str = "he"
     depthwise_init: str = "he"
     padding: str = "same"
+    causal: bool = False
 
     def validate(self) -> XwiseNetSpec:
         check_choice(self.width, tuple(STAGE_CHANNELS), "width")
@@ -106,6 +112,9 @@ class XwiseNetSpec:
             )
         _check_strides(self.temporal_strides, 4, "temporal_strides")
         _check_dropout(self.dropout)
+        check_choice(self.causal, (False, True), "causal")
+        if self.causal:
+            _check_causal(self)
         if len(self.stage_repeats) != 3 or not all(
             isinstance(n, int) and n >= 1 for n in self.stage_repeats
         ):
@@ -163,6 +172,25 @@ def _check_strides(strides, length: int, name: str) -> None:
         )
 
 
+def _check_causal(spec: XwiseNetSpec) -> None:
+    """A causal XwiseNet keeps every frame and sees no future frame (spec `causal`)."""
+    problems = []
+    if spec.padding != "same":
+        problems.append(f"padding='same' (its height/width padding; got {spec.padding!r})")
+    if tuple(spec.temporal_strides) != (1, 1, 1, 1):
+        problems.append(f"temporal_strides=(1, 1, 1, 1) (got {tuple(spec.temporal_strides)})")
+    if spec.block not in (None, "ss") or (spec.block and spec.context_pooling != "channel"):
+        problems.append(
+            "block=None or block='ss' with context_pooling='channel' (per-frame context; got "
+            f"block={spec.block!r}, context_pooling={spec.context_pooling!r})"
+        )
+    if problems:
+        raise ValueError(
+            "A causal XwiseNet (causal=True) runs frame by frame, so it needs "
+            + "; ".join(problems)
+        )
+
+
 def _check_dropout(rate) -> None:
     if not isinstance(rate, int | float) or not 0.0 <= rate < 1.0:
         raise ValueError(f"`dropout` must be a float in [0, 1). Received: dropout={rate!r}")
@@ -176,6 +204,8 @@ PRESETS: dict[str, XwiseNetSpec | ResNet3DSpec] = {
     # 4 units instead of 16 (same width, X-Conv, SS blocks): learns far faster from scratch on
     # a few hundred videos (docs/training.md, "Measured: the synthetic dataset").
     "xwisenet-small": XwiseNetSpec(stage_repeats=(1, 2, 1)),
+    # The paper's model made causal: runs frame by frame on a live video (`xwisenet_tf.streaming`).
+    "xwisenet-stream": XwiseNetSpec(causal=True),
     # Efficient-3DCNNs' 3D ShuffleNet V2: linear depthwise convs, PyTorch padding.
     "shufflenet3d-1.0x": XwiseNetSpec(
         width=1.0,

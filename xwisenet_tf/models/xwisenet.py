@@ -34,19 +34,22 @@ def build_xwisenet(
 
     Input shape: `(batch, frames, height, width, 3)`.
     Output shape: `(batch, num_classes)` class probabilities (logits if
-    `classifier_activation=None`).
+    `classifier_activation=None`). With `spec.causal` the temporal kernels see past frames
+    only; the global average over time is then the mean of per-frame features that
+    `xwisenet_tf.streaming` accumulates frame by frame.
     """
     inputs = keras.Input(shape=tuple(input_shape), name="clips")
+    padding = "causal" if spec.causal else spec.padding
     x = TraditionalConv3D(
         STEM_CHANNELS,
         3,
         strides=(1, 2, 2),
         implementation=spec.implementation,
-        padding=spec.padding,
+        padding=padding,
         name="stem_conv",
     )(inputs)
     x = FoldedMaxPool3D(
-        3, strides=(spec.temporal_strides[0], 2, 2), padding=spec.padding, name="stem_pool"
+        3, strides=(spec.temporal_strides[0], 2, 2), padding=padding, name="stem_pool"
     )(x)
     if spec.block and 1 in spec.block_stages:
         x = _context_block(spec, "stage1")(x)
@@ -85,7 +88,7 @@ def _branch_conv(spec: XwiseNetSpec, filters: int, strides, name: str):
         inner_activation=spec.inner_activation,
         temporal_init=spec.temporal_init,
         depthwise_init=spec.depthwise_init,
-        padding=spec.padding,
+        padding="causal" if spec.causal else spec.padding,
     )
 
 

@@ -1,0 +1,33 @@
+"""Frame-by-frame recognition with a causal XwiseNet (the `xwisenet-stream` preset).
+
+`build_step_model(clip_model)` turns a trained causal model into a step model
+`(frame, state) -> (probabilities, new_state)` with the same weights; `StreamingRecognizer`
+wraps it (Keras or TFLite): `push(frame) -> probabilities`, `reset()`.
+
+Names resolve on first use, so `import xwisenet_tf.streaming` loads no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "FRAME": "step_model",
+    "FRAMES_SEEN": "step_model",
+    "FEATURE_MEAN": "step_model",
+    "NotCausalError": "step_model",
+    "PROBABILITIES": "step_model",
+    "StepModel": "step_model",
+    "build_step_model": "step_model",
+    "clip_macs_per_frame": "step_model",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value

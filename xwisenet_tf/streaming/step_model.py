@@ -1,0 +1,227 @@
+"""From a causal clip model to its step model: one frame in, the probabilities so far out.
+
+A causal XwiseNet (`XwiseNetSpec.causal`, the `xwisenet-stream` preset) computes frame t from
+frames 1..t only. Its step model runs the same layers, with the same weights, on one frame:
+
+- every layer with a temporal kernel of d > 1 frames (stem conv, stem pool, the temporal
+  depthwise conv of every X-Conv) keeps its d - 1 previous input frames as state
+  (`padding="stream"`, `layers/common.py`);
+- the global average pool over time becomes a running mean over the frames seen
+  (`layers.RunningMean`);
+- everything else (pointwise convs, BatchNorm, the SS blocks, whose context is one vector per
+  frame, eq. (3)) works on the one frame as it works on each frame of a clip.
+
+After frame t the step model's probabilities are the clip model's on frames 1..t.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import numpy as np
+from keras import ops
+
+from xwisenet_tf.layers.context_blocks import CBAMBlock, GCBlock, SEBlock, SSBlock
+from xwisenet_tf.layers.running_mean import RunningMean
+
+FRAME = "frame"
+PROBABILITIES = "probabilities"
+FEATURE_MEAN = "head_mean"
+FRAMES_SEEN = "frames_seen"
+
+
+class NotCausalError(ValueError):
+    """The model looks at future frames (or across the clip), so it cannot stream."""
+
+
+@dataclasses.dataclass(frozen=True)
+class StepModel:
+    """A step model and what its caller needs to run it.
+
+    Attributes:
+        model: Keras model with dict inputs `{"frame": (H, W, 3), <state>: ...}` and dict
+            outputs `{"probabilities": (num_classes,), <state>: ...}`; every state is an input
+            and an output of the same name, the output to be fed back at the next frame.
+        state_shapes: per-sample shape of every state, by name, in the model's input order.
+        frame_shape: `(height, width, channels)` of one frame.
+    """
+
+    model: keras.Model
+    state_shapes: dict[str, tuple[int, ...]]
+    frame_shape: tuple[int, int, int]
+
+    @property
+    def state_names(self) -> list[str]:
+        return list(self.state_shapes)
+
+    def initial_state(self, batch_size: int = 1) -> dict[str, np.ndarray]:
+        """The state before the first frame: zeros (the causal padding), no frame seen."""
+        return {
+            name: np.zeros((batch_size, *shape), "float32")
+            for name, shape in self.state_shapes.items()
+        }
+
+    def macs_per_frame(self) -> int:
+        """Multiply-accumulates of one step, batch 1 (`xwisenet_tf.layers.complexity`)."""
+        from xwisenet_tf.layers.complexity import count_macs
+
+        return count_macs(self.model)
+
+
+def build_step_model(clip_model: keras.Model) -> StepModel:
+    """The step model of a causal clip model, sharing its weights (copied).
+
+    Raises:
+        NotCausalError: naming the first layer that looks at a future frame, strides in time
+            or pools across the clip, and how to get a causal model instead.
+    """
+    if not isinstance(clip_model, keras.Model) or not hasattr(clip_model, "_run_through_graph"):
+        raise NotCausalError("a streaming model is built from a functional Keras model")
+    _check_causal(clip_model)
+    frames, height, width, channels = clip_model.input_shape[1:]
+    frame = keras.Input(shape=(height, width, channels), name=FRAME)
+    wiring = _StepWiring()
+    clip = ops.expand_dims(frame, 1)  # one frame as a one-frame clip
+    probabilities = clip_model._run_through_graph(clip, operation_fn=wiring.step_operation)
+    outputs = {PROBABILITIES: _only(probabilities), **wiring.new_states}
+    inputs = {FRAME: frame, **wiring.states}
+    model = keras.Model(inputs, outputs, name=f"{clip_model.name}_step")
+    shapes = {name: tuple(x.shape[1:]) for name, x in wiring.states.items()}
+    return StepModel(model, shapes, (height, width, channels))
+
+
+def _only(outputs):
+    flat = outputs if isinstance(outputs, list | tuple) else [outputs]
+    if len(flat) != 1:
+        raise NotCausalError(f"a streaming model needs one output; this one has {len(flat)}")
+    return flat[0]
+
+
+class _StepWiring:
+    """Maps each operation of the clip model to its streaming form, collecting the states."""
+
+    def __init__(self):
+        self.states: dict[str, keras.KerasTensor] = {}
+        self.new_states: dict[str, keras.KerasTensor] = {}
+
+    def step_operation(self, operation):
+        if isinstance(operation, keras.layers.GlobalAveragePooling3D):
+            return self._running_mean(operation)
+        if getattr(operation, "padding", None) == "causal" and hasattr(
+            operation, "stream_state_shapes"
+        ):
+            return self._stateful(operation)
+        if isinstance(operation, keras.layers.Layer):
+            return self._copied(operation)
+        return operation
+
+    @staticmethod
+    def _copied(layer):
+        # A copy, so that the step model owns its layers (each with its own input shape).
+        copy = type(layer).from_config(layer.get_config())
+
+        def call(*args, **kwargs):
+            outputs = copy(*args, **kwargs)
+            copy.set_weights(layer.get_weights())
+            return outputs
+
+        return call
+
+    def _stateful(self, layer):
+        config = {**layer.get_config(), "padding": "stream"}
+        stream = type(layer).from_config(config)
+
+        def call(x, **kwargs):
+            names = []
+            for i, shape in enumerate(stream.stream_state_shapes(x.shape)):
+                names.append(f"{layer.name}_state" + (f"{i}" if i else ""))
+                self.states[names[-1]] = keras.Input(shape=shape, name=names[-1])
+            outputs = stream([x, *(self.states[n] for n in names)], **kwargs)
+            stream.set_weights(layer.get_weights())
+            for name, new_state in zip(names, outputs[1:], strict=True):
+                self.new_states[name] = new_state
+            return outputs[0]
+
+        return call
+
+    def _running_mean(self, layer):
+        def call(x, **kwargs):
+            spatial = keras.layers.GlobalAveragePooling3D(name=layer.name)(x)  # one frame
+            channels = spatial.shape[-1]
+            mean = keras.Input(shape=(channels,), name=FEATURE_MEAN)
+            seen = keras.Input(shape=(1,), name=FRAMES_SEEN)
+            self.states[FEATURE_MEAN], self.states[FRAMES_SEEN] = mean, seen
+            new_mean, new_seen = RunningMean(name=f"{layer.name}_running_mean")(
+                [spatial, mean, seen]
+            )
+            self.new_states[FEATURE_MEAN], self.new_states[FRAMES_SEEN] = new_mean, new_seen
+            return new_mean
+
+        return call
+
+
+def _check_causal(model: keras.Model) -> None:
+    """Raises NotCausalError at the first layer that does not work frame by frame."""
+    advice = (
+        "Train a causal model to stream: `python train.py --model=xwisenet-stream` "
+        "(or `causal=True` in the model options)."
+    )
+    for layer in _all_layers(model):
+        name = f"layer '{layer.name}' ({type(layer).__name__})"
+        window = getattr(layer, "kernel_size", None) or getattr(layer, "pool_size", None)
+        padding = getattr(layer, "padding", None)
+        if isinstance(window, tuple) and len(window) == 3 and window[0] > 1:
+            if padding != "causal":
+                raise NotCausalError(
+                    f"the model is not causal: {name} has a temporal window of {window[0]} "
+                    f"frames with padding {padding!r}, so it looks at future frames. {advice}"
+                )
+        strides = getattr(layer, "strides", None)
+        if isinstance(strides, tuple) and len(strides) == 3 and strides[0] > 1:
+            raise NotCausalError(
+                f"{name} strides {strides[0]} frames in time; a streaming model keeps every "
+                f"frame. {advice}"
+            )
+        if isinstance(layer, GCBlock | SEBlock | CBAMBlock) or (
+            isinstance(layer, SSBlock) and layer.context_pooling != "channel"
+        ):
+            raise NotCausalError(
+                f"{name} pools its context over the whole clip; only the SS block with "
+                f"per-frame context (context_pooling='channel') streams. {advice}"
+            )
+        if isinstance(
+            layer, keras.layers.MaxPooling3D | keras.layers.AveragePooling3D | keras.layers.Conv3D
+        ):
+            raise NotCausalError(f"{name} is not one of this package's causal layers. {advice}")
+    if not any(isinstance(x, keras.layers.GlobalAveragePooling3D) for x in model.layers):
+        raise NotCausalError(
+            "a streaming model needs the clip's global average pool over time "
+            "(GlobalAveragePooling3D) before its classifier"
+        )
+
+
+def _all_layers(model):
+    """Every layer, with the inner convolutions of the conv stacks."""
+    for layer in model.layers:
+        yield layer
+        yield from getattr(layer, "convs", [])
+
+
+def clip_macs_per_frame(clip_model: keras.Model) -> float:
+    """MACs of the clip model divided by its frames, to compare with a step's."""
+    from xwisenet_tf.layers.complexity import count_macs
+
+    return count_macs(clip_model) / clip_model.input_shape[1]
+
+
+__all__ = [
+    "FEATURE_MEAN",
+    "FRAME",
+    "FRAMES_SEEN",
+    "PROBABILITIES",
+    "NotCausalError",
+    "StepModel",
+    "build_step_model",
+    "clip_macs_per_frame",
+]
