@@ -53,6 +53,8 @@ def describe() -> dict:
     import keras
     import tensorflow as tf
 
+    from xwisenet_tf.data.synthetic import usable_cpus
+
     try:
         from ai_edge_litert import __version__ as litert
     except ImportError:
@@ -68,7 +70,7 @@ def describe() -> dict:
     return {
         "cpu": _cpu_model(),
         "cpus": os.cpu_count(),
-        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "cpus_usable": usable_cpus(),
         "memory_gb": _memory_gb(),
         "load_average_start": load_average(),
         "platform": platform.platform(),
