@@ -204,17 +204,6 @@ def plan_kth(root: str | os.PathLike, split: str = "16/9") -> Plan:
     )
 
 
-def has_kth_files(root: str | os.PathLike) -> bool:
-    """True if ``root`` holds the sequence file and all six action zips or folders."""
-    root = os.fspath(root)
-    if not os.path.isfile(os.path.join(root, SEQUENCE_FILE)):
-        return False
-    return all(
-        os.path.isfile(os.path.join(root, f"{a}.zip")) or os.path.isdir(os.path.join(root, a))
-        for a in ACTIONS
-    )
-
-
 def download_kth(dest: str | os.PathLike, base_url: str = BASE_URL, progress: bool = True) -> str:
     """Downloads the six KTH zips and ``00sequences.txt`` into ``dest`` (resumable, cached).
 
