@@ -166,10 +166,13 @@ def test_corner_crop_shifts_without_zooming(tmp_path):
 
 
 def test_train_crop_names_match_the_config():
+    """The pipeline implements the crops `clip_choices` names, which TrainConfig checks."""
+    from xwisenet_tf.data import clip_choices
     from xwisenet_tf.training.config import MAX_COLOUR_JITTER, TRAIN_CROPS
 
-    assert tuple(pipeline.TRAIN_CROPS) == TRAIN_CROPS
-    assert pipeline.MAX_COLOUR_JITTER == MAX_COLOUR_JITTER
+    assert tuple(pipeline.TRAIN_CROPS) == clip_choices.TRAIN_CROP_NAMES == TRAIN_CROPS
+    assert pipeline.DEFAULT_TRAIN_CROP in pipeline.TRAIN_CROPS
+    assert pipeline.MAX_COLOUR_JITTER == clip_choices.MAX_COLOUR_JITTER == MAX_COLOUR_JITTER
 
 
 def _colour_clip():

@@ -90,7 +90,7 @@ def _clip_decoder(num_frames: int, image_size: int, frame_stride: int):
     """A traced function ``(jpegs, count) -> clip`` for one clip format."""
     import tensorflow as tf
 
-    from xwisenet_tf.data.pipeline import crop_window, decode_clip, loop_pad_indices
+    from xwisenet_tf.data.clip_ops import crop_window, decode_clip, loop_pad_indices
 
     @tf.function(
         input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int32)],
