@@ -75,8 +75,8 @@ def write_known_dataset(root, lengths, split="train", height=48, width=64, garba
 
     ``garbage_after``: frames from this index on are stored as invalid JPEG bytes.
     """
-    from xwisenet_tf.data import manifest as manifest_lib
     from xwisenet_tf.data import tfrecord
+    from xwisenet_tf.files import write_json
 
     os.makedirs(root, exist_ok=True)
     videos, records = [], []
@@ -113,7 +113,7 @@ def write_known_dataset(root, lengths, split="train", height=48, width=64, garba
             }
         },
     }
-    manifest_lib.write_json(os.path.join(root, "manifest.json"), manifest)
+    write_json(os.path.join(root, "manifest.json"), manifest)
     return root
 
 

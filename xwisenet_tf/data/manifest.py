@@ -37,7 +37,6 @@ import json
 import os
 
 from xwisenet_tf.data.errors import DataError
-from xwisenet_tf.files import write_json  # noqa: F401 - re-exported: convert, synthetic
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
