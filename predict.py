@@ -4,6 +4,7 @@
     python predict.py --model_dir=runs/xwisenet-kth --input=videos/ --top_k=3 --output=pred.json
     python predict.py --checkpoint=model.tflite --input=video.mp4
     python predict.py --model_dir=runs/xwisenet-kth --input=phone.mp4 --fps=source
+    python predict.py --model_dir=runs/xwisenet-kth --input=video.avi --output=annotated.mp4
 
 Accepts a ``.keras`` checkpoint or a ``.tflite`` export; class names, the clip format and the
 frame rate the model was trained at come from the model's metadata (``<model>.json`` or the
@@ -14,6 +15,14 @@ frame is on the timeline: the frames after the last full clip form a last, loop-
 marked and left out of the video's score (as evaluation leaves them out). Exit status 1 when a
 video cannot be decoded (the others are still predicted), 2 on an error that stops the command
 (one line ``error: <message>``; docs/architecture.md).
+
+``--output`` (repeatable) picks what to write by extension: ``.json`` writes the predictions;
+a video file (``.mp4``, ``.avi``, ``.mkv``, ``.mov``, ``.webm``) writes the input video with
+the top 3 labels and their probability bars drawn on every frame - those of the clip covering
+the frame - at the input's frame rate, frame count and size (H.264, or MPEG-4 part 2 for an odd
+width or height, VP9 in ``.webm``; `xwisenet_tf.prediction.annotate`). An annotated video needs
+exactly one input video; another extension, or several input videos with a video output, is
+an error (exit status 2) before any video is read.
 """
 
 from __future__ import annotations
@@ -43,7 +52,13 @@ flags.DEFINE_string(
     "metadata; each video's own rate for models that do not record one), 'source' (each "
     "video's own rate), or a number of frames per second (e.g. 25, 29.97).",
 )
-flags.DEFINE_string("output", None, "Also write the predictions as JSON here.")
+flags.DEFINE_multi_string(
+    "output",
+    [],
+    "Also write (repeatable; by extension): .json the predictions as JSON; .mp4, .avi, .mkv, "
+    ".mov or .webm the input video (exactly one) with the top 3 labels and probability bars "
+    "drawn on every frame.",
+)
 flags.DEFINE_bool("progress", True, "Show a progress bar per video (on stderr).")
 
 
@@ -54,6 +69,7 @@ def main(argv: list[str]) -> int:
     def run() -> int:
         from xwisenet_tf.errors import EXIT_OK, EXIT_PARTIAL, print_error
         from xwisenet_tf.files import write_json
+        from xwisenet_tf.prediction.inputs import split_outputs
         from xwisenet_tf.prediction.predictor import format_prediction, parse_fps, predict
         from xwisenet_tf.training.checkpoint import resolve_checkpoint
         from xwisenet_tf.training.errors import TrainingError
@@ -61,6 +77,7 @@ def main(argv: list[str]) -> int:
         inputs = list(FLAGS.input) + list(argv[1:])
         if not inputs:
             raise TrainingError("give a video file or folder with --input")
+        json_outputs, video_outputs = split_outputs(FLAGS.output)
         checkpoint = resolve_checkpoint(FLAGS.checkpoint, FLAGS.model_dir)
         results, errors = predict(
             inputs,
@@ -69,14 +86,15 @@ def main(argv: list[str]) -> int:
             FLAGS.batch_size,
             fps=parse_fps(FLAGS.fps),
             progress=FLAGS.progress,
+            annotate=video_outputs,
         )
         for result in results:
             print(format_prediction(result))
         for error in errors:
             print_error(error)
-        if FLAGS.output:
+        for output in json_outputs:
             write_json(
-                FLAGS.output,
+                output,
                 {
                     "checkpoint": os.path.abspath(checkpoint),
                     "predictions": results,

@@ -32,6 +32,7 @@ def _loaded_after(code: str) -> list[str]:
         "import xwisenet_tf",
         "import xwisenet_tf.data",
         "import xwisenet_tf.prediction; xwisenet_tf.prediction.__all__",
+        "from xwisenet_tf.prediction import annotate_video, Overlay, VideoWriter",
         "import xwisenet_tf; xwisenet_tf.data.read_manifest; xwisenet_tf.__version__",
         """
         from xwisenet_tf.data import prepare

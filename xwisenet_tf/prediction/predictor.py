@@ -23,20 +23,25 @@ held), so a video of any length runs in bounded memory. Works with a ``.keras`` 
 ``.tflite`` export; the class names, the clip format and the training frames' format come from
 the model's metadata (`xwisenet_tf.training.metadata`). A model whose metadata records no
 frame rate (written before it was recorded) reads videos at their own rate.
+
+``annotate=`` also writes the video with each frame's top labels and probability bars drawn on
+it, those of the clip covering the frame (`xwisenet_tf.prediction.annotate`).
 """
 
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from xwisenet_tf.data.decode import VIDEO_EXTENSIONS, VideoInfo, probe_video
+from xwisenet_tf.data.decode import VideoInfo, probe_video
 from xwisenet_tf.data.errors import DataError
 from xwisenet_tf.data.frames import eval_clip, stored_frames
 from xwisenet_tf.data.pipeline import MEAN_RGB, STD_RGB
+from xwisenet_tf.prediction.annotate import ClipProbabilities, annotate_video, check_video_output
 from xwisenet_tf.prediction.clip_timeline import (  # noqa: F401 - documented here too
     FPS_MODEL,
     FPS_SOURCE,
@@ -45,6 +50,7 @@ from xwisenet_tf.prediction.clip_timeline import (  # noqa: F401 - documented he
     iter_clip_frames,
     parse_fps,
 )
+from xwisenet_tf.prediction.inputs import find_videos
 from xwisenet_tf.training.errors import TrainingError
 from xwisenet_tf.training.metadata import trained_fps
 from xwisenet_tf.training.model_metadata import read_model_metadata
@@ -241,6 +247,7 @@ class Predictor:
         batch_size: int = 8,
         fps: str | float = FPS_MODEL,
         progress: bool = False,
+        annotate: Sequence[str | os.PathLike] = (),
     ) -> dict:
         """Scores of one video (module docstring).
 
@@ -250,19 +257,31 @@ class Predictor:
             batch_size: Clips per forward pass.
             fps: `FPS_MODEL` (default), `FPS_SOURCE` or a rate (`parse_fps`).
             progress: Show a progress bar (clips) on stderr.
+            annotate: Video files to write the video to with the top 3 labels and their
+                probability bars drawn on each frame: those of the clip covering it
+                (`xwisenet_tf.prediction.annotate`).
 
         Returns:
             ``{"video", "num_frames", "fps", "source_fps", "fps_from", "top_k": [{"label",
             "probability"}...], "clips": [{"index", "start_frame", "end_frame", "start_time",
             "end_time", "padded", "in_video_score", "label", "probability", "top_k"}...]}``;
             frames are 0-based and inclusive on the timeline at ``fps`` frames per second
-            (`VideoScores` says where the rate comes from), times in seconds.
+            (`VideoScores` says where the rate comes from), times in seconds. With
+            ``annotate``, also ``"annotated": [{"path", "num_frames", "width", "height", "fps",
+            "codec", "padded"}...]``.
 
         Raises:
-            DataError: the file is missing or cannot be decoded (named in the message).
+            DataError: the file is missing or cannot be decoded, or an annotated video cannot
+                be written (named in the message).
         """
         result = self.score_video(path, batch_size, fps, progress)
         rate = result.fps
+        annotated = [
+            annotate_video(
+                path, out, self.class_names, ClipProbabilities(result), progress=progress
+            )
+            for out in annotate
+        ]
         return {
             "video": os.fspath(path),
             "num_frames": result.num_frames,
@@ -285,35 +304,11 @@ class Predictor:
                 }
                 for i, (clip, s) in enumerate(zip(result.clips, result.scores, strict=True))
             ],
-        }
+        } | ({"annotated": [vars(a) for a in annotated]} if annotated else {})
 
     def _top(self, scores: np.ndarray, k: int) -> list[dict[str, Any]]:
         order = np.argsort(-scores, kind="stable")[: max(1, k)]
         return [{"label": self.class_names[i], "probability": float(scores[i])} for i in order]
-
-
-def find_videos(path: str | os.PathLike) -> list[str]:
-    """``path`` itself, or the video files below a folder (sorted, recursive).
-
-    Raises:
-        TrainingError: the path does not exist, or a folder holds no video file.
-    """
-    path = os.fspath(path)
-    if os.path.isfile(path):
-        return [path]
-    if not os.path.isdir(path):
-        raise TrainingError(f"{path}: no such file or folder; expected a video or a folder")
-    found = sorted(
-        os.path.join(root, name)
-        for root, _, names in os.walk(path)
-        for name in names
-        if os.path.splitext(name)[1].lower() in VIDEO_EXTENSIONS
-    )
-    if not found:
-        raise TrainingError(
-            f"{path}: holds no video file (extensions {', '.join(sorted(VIDEO_EXTENSIONS))})"
-        )
-    return found
 
 
 def predict(
@@ -323,6 +318,7 @@ def predict(
     batch_size: int = 8,
     fps: str | float = FPS_MODEL,
     progress: bool = False,
+    annotate: Sequence[str | os.PathLike] = (),
 ) -> tuple[list[dict], list[str]]:
     """Predicts every video of ``inputs`` (files or folders) with ``checkpoint``.
 
@@ -335,23 +331,35 @@ def predict(
         batch_size: Clips per forward pass.
         fps: `FPS_MODEL` (default), `FPS_SOURCE` or a rate (`parse_fps`).
         progress: Show a progress bar per video on stderr.
+        annotate: Video files to write the (one) input video to, annotated
+            (`Predictor.predict_video`).
 
     Returns:
         ``(results, errors)``: one `Predictor.predict_video` dict per readable video and one
         message per video that failed.
 
     Raises:
-        TrainingError: bad arguments, missing inputs, unreadable model.
+        TrainingError: bad arguments, missing inputs, unreadable model, an annotated video
+            asked for with more than one input video.
+        DataError: an annotated video's name is not a video file name.
     """
     if top_k < 1 or batch_size < 1:
         raise TrainingError(f"top_k and batch_size must be >= 1; received {top_k}, {batch_size}")
     fps = parse_fps(fps)
+    annotate = [check_video_output(path) for path in annotate]
     videos = [v for path in inputs for v in find_videos(path)]
+    if annotate and len(videos) != 1:
+        raise TrainingError(
+            f"{annotate[0]}: an annotated video is written for one input video; received "
+            f"{len(videos)} videos ({', '.join(videos[:2])}{', ...' if len(videos) > 2 else ''})"
+        )
     predictor = Predictor(checkpoint)
     results, errors = [], []
     for video in videos:
         try:
-            results.append(predictor.predict_video(video, top_k, batch_size, fps, progress))
+            results.append(
+                predictor.predict_video(video, top_k, batch_size, fps, progress, annotate)
+            )
         except DataError as e:
             errors.append(" ".join(str(e).split()))
     return results, errors
@@ -385,4 +393,10 @@ def format_prediction(result: dict) -> str:
             line += "  (loop-padded"
             line += ")" if clip.get("in_video_score") else "; not in the video's score)"
         lines.append(line)
+    for video in result.get("annotated", []):
+        padded = "; padded by one pixel to an even size" if video["padded"] else ""
+        lines.append(
+            f"  annotated video: {video['path']} ({video['num_frames']} frames, "
+            f"{video['width']}x{video['height']}, {video['fps']:.4g} fps, {video['codec']}{padded})"
+        )
     return "\n".join(lines)
