@@ -18,7 +18,9 @@ XNNPACK = "xnnpack"
 
 
 class TFLiteRunner:
-    """A LiteRT interpreter around a single-input, single-output TFLite model.
+    """A LiteRT interpreter around a TFLite model: a clip classifier (one input, one output;
+    `set_input`, `invoke`, `get_output`, or call it) or any model by its signature's names
+    (`run_signature`).
 
     Float inputs are quantised and integer outputs dequantised with the tensors' quantisation
     parameters, so an int8-I/O model is called with the same clips and gives the same kind of
@@ -71,6 +73,7 @@ class TFLiteRunner:
             self.delegate = f"builtin kernels (XNNPACK failed: {error or 'runtime'})"
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
+        self._signature = None
 
     def _build(self, builtin_only: bool = False):
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
@@ -107,6 +110,27 @@ class TFLiteRunner:
         if np.issubdtype(out.dtype, np.integer) and scale:
             out = (out.astype(dtype) - zero_point) * scale
         return out
+
+    def run_signature(self, **inputs: np.ndarray) -> dict[str, np.ndarray]:
+        """Runs the model's (first) signature on named inputs; returns its named outputs.
+
+        For models with several inputs and outputs, e.g. the streaming step model
+        (`xwisenet_tf.streaming`): a frame and the states in, the probabilities and the new
+        states out. Inputs are cast to the signature's dtypes; a float32-I/O model (float or
+        int8 inside) takes and returns float32.
+        """
+        if self._signature is None:
+            self._signature = self.interpreter.get_signature_runner()
+            details = self._signature.get_input_details()
+            self._signature_dtypes = {name: d["dtype"] for name, d in details.items()}
+        missing = set(self._signature_dtypes) - set(inputs)
+        if missing:
+            raise ValueError(f"missing inputs {sorted(missing)} of the TFLite signature")
+        cast = {
+            name: np.asarray(value).astype(self._signature_dtypes[name])
+            for name, value in inputs.items()
+        }
+        return self._signature(**cast)
 
     def __call__(self, clip: np.ndarray) -> np.ndarray:
         """Scores of one clip (batch axis removed)."""

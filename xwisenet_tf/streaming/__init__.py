@@ -18,6 +18,7 @@ _LAZY = {
     "NotCausalError": "step_model",
     "PROBABILITIES": "step_model",
     "StepModel": "step_model",
+    "StreamingRecognizer": "recognizer",
     "build_step_model": "step_model",
     "clip_macs_per_frame": "step_model",
 }

@@ -62,6 +62,34 @@ class StepModel:
             for name, shape in self.state_shapes.items()
         }
 
+    def compiled(self):
+        """A compiled step (``tf.function``, batch 1): a dict of numpy inputs (``frame`` and
+        every state) to a dict of numpy outputs."""
+        import tensorflow as tf
+
+        shapes = {FRAME: self.frame_shape, **self.state_shapes}
+        specs = {name: tf.TensorSpec((1, *shape), tf.float32) for name, shape in shapes.items()}
+        model = self.model
+        concrete = tf.function(lambda inputs: model(inputs, training=False)).get_concrete_function(
+            specs
+        )
+
+        def run(inputs: dict) -> dict:
+            outputs = concrete({k: np.asarray(v, np.float32) for k, v in inputs.items()})
+            return {k: np.asarray(v) for k, v in outputs.items()}
+
+        return run
+
+    def stream(self, run, frames: np.ndarray):
+        """Feeds ``frames`` ``(T, H, W, 3)`` (normalised) one by one through ``run`` (`compiled`,
+        or a TFLite signature) from the initial state; yields ``(inputs, outputs)`` per frame."""
+        state = self.initial_state(1)
+        for frame in frames:
+            inputs = {FRAME: np.asarray(frame, np.float32)[None], **state}
+            outputs = run(inputs)
+            state = {name: outputs[name] for name in self.state_shapes}
+            yield inputs, outputs
+
     def macs_per_frame(self) -> int:
         """Multiply-accumulates of one step, batch 1 (`xwisenet_tf.layers.complexity`)."""
         from xwisenet_tf.layers.complexity import count_macs

@@ -1,0 +1,213 @@
+"""The streaming step model as a TFLite file: one frame and the state in, the probabilities so
+far and the new state out (`xwisenet_tf.streaming`), verified and timed per frame.
+
+Signature ``serving_default``: inputs ``frame`` (1, H, W, 3), float32, normalised as the clips
+are) and one input per state; outputs ``probabilities`` and, under the same names, the new
+states, which an app feeds back at the next frame (zeros before the first frame). Float or
+int8 inside (builtin ops only); the inputs and outputs stay float32 so that the state keeps its
+precision between calls.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from xwisenet_tf import files
+from xwisenet_tf.export.errors import ExportError
+
+if TYPE_CHECKING:
+    from xwisenet_tf.export.exporter import ExportJob
+    from xwisenet_tf.export.verification_data import VerificationData
+    from xwisenet_tf.streaming import StepModel
+
+# Calibration of an int8 step: the frames of this many clips, each with the state it meets.
+CALIBRATION_CLIPS = 8
+
+
+def convert_step_model(
+    step: StepModel, quantization: str = "none", calibration_clips: np.ndarray | None = None
+) -> bytes:
+    """The TFLite flatbuffer of a step model (builtin ops only).
+
+    Args:
+        step: `xwisenet_tf.streaming.build_step_model`'s result.
+        quantization: ``"none"``, ``"fp16"``, ``"dynamic"`` or ``"int8"``.
+        calibration_clips: int8 only: normalised clips ``(N, T, H, W, 3)``; the float step
+            model runs through each, so that every state is calibrated with the values it
+            takes in a stream.
+
+    Raises:
+        ExportError: bad quantization, no calibration clips, or a failed conversion.
+    """
+    import keras
+    import tensorflow as tf
+
+    from xwisenet_tf.export.tflite import _summarize_error, check_quantization, non_builtin_ops
+
+    check_quantization(quantization)
+    if quantization == "int8" and calibration_clips is None:
+        raise ExportError("an int8 step model needs calibration clips")
+    names = ["frame", *step.state_names]
+    shapes = [step.frame_shape, *step.state_shapes.values()]
+    # One named argument per tensor: the signature's input names, which the int8 calibrator
+    # and an app's signature runner call it with.
+    specs = [tf.TensorSpec((1, *s), tf.float32, name=n) for n, s in zip(names, shapes, strict=True)]
+    archive = keras.export.ExportArchive()
+    archive.track(step.model)
+    model = step.model
+
+    def serve(*tensors):
+        return model(dict(zip(names, tensors, strict=True)), training=False)
+
+    archive.add_endpoint("serving_default", serve, input_signature=specs)
+    with tempfile.TemporaryDirectory(prefix="xwisenet_step_") as workdir:
+        archive.write_out(workdir, verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(
+            workdir, signature_keys=["serving_default"]
+        )
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        if quantization in ("fp16", "dynamic", "int8"):
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantization == "fp16":
+            converter.target_spec.supported_types = [tf.float16]
+        if quantization == "int8":
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            run = step.compiled()
+
+            def representative():
+                for clip in calibration_clips[:CALIBRATION_CLIPS]:
+                    for inputs, _ in step.stream(run, clip):
+                        yield inputs
+
+            converter.representative_dataset = representative
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings(
+                    "ignore", message="(?s).*tf.lite.Interpreter is deprecated.*"
+                )
+                content = converter.convert()
+        except Exception as e:  # noqa: BLE001 - ConverterError, RuntimeError from the calibrator
+            raise ExportError(
+                f"TFLite conversion of the step model {step.model.name} "
+                f"(quantization={quantization}) failed: {_summarize_error(e)}"
+            ) from e
+    foreign = non_builtin_ops(content)
+    if foreign:
+        raise ExportError(f"the step model's TFLite graph holds non-builtin ops {foreign}")
+    return content
+
+
+def export_stream_tflite_file(job: ExportJob, data: VerificationData) -> tuple[str, dict]:
+    """``<name>_stream_<quantization>.tflite``: the step model of the checkpoint (a causal
+    model), compared frame by frame with the Keras step model and, after the last frame of
+    each verification clip, with the Keras clip model; latency per frame beside the float clip
+    model's latency divided by its frames, measured in the same run."""
+    from xwisenet_tf.export.formats import FILE_TAGS, REFERENCE, _write_sidecar, model_metadata
+    from xwisenet_tf.export.tflite import convert_to_tflite, tflite_op_names
+    from xwisenet_tf.export.verify import compare_outputs, median_latency_ms
+    from xwisenet_tf.streaming import NotCausalError, build_step_model
+    from xwisenet_tf.tflite_runner import TFLiteRunner
+    from xwisenet_tf.training.model_metadata import add_tflite_metadata
+
+    options = job.options
+    if options.include_preprocessing:
+        raise ExportError(
+            "--stream exports take normalised float frames; drop --include_preprocessing"
+        )
+    try:
+        step = build_step_model(job.export)
+    except NotCausalError as e:
+        raise ExportError(f"--stream: {e}") from e
+    name = f"{job.base}_stream_{FILE_TAGS[options.quantize]}.tflite"
+    path = os.path.join(options.output_dir, name)
+    content = convert_step_model(step, options.quantize, data.calibration_inputs)
+    export_info = {
+        "format": "tflite_stream",
+        "quantization": options.quantize,
+        "signature": "serving_default",
+        "frame_input": "frame",
+        "states": {n: list(s) for n, s in step.state_shapes.items()},
+        "usage": "feed each output state back as the input of the same name at the next "
+        "frame; zeros before the first frame",
+    }
+    metadata = model_metadata(job, {"export": export_info})
+    content = add_tflite_metadata(content, metadata)
+    runner = TFLiteRunner(content, num_threads=options.num_threads, fallback=True)
+
+    def tflite_step(inputs):
+        return runner.run_signature(**inputs)
+
+    keras_step = step.compiled()
+    per_frame_diff, finals = 0.0, []
+    for clip in data.verify_inputs:
+        expected = [out["probabilities"] for _, out in step.stream(keras_step, clip)]
+        got = [out["probabilities"] for _, out in step.stream(tflite_step, clip)]
+        per_frame_diff = max(
+            per_frame_diff, float(np.abs(np.stack(expected) - np.stack(got)).max())
+        )
+        finals.append(got[-1][0])
+    verification = {
+        **data.info(),
+        "reference": f"{REFERENCE}, the clip model on every frame of each clip",
+        **compare_outputs(data.keras_scores(), np.stack(finals)),
+        "max_abs_diff_per_frame_vs_keras_step": per_frame_diff,
+    }
+    latency = _frame_latency(runner, step, job, data, options, convert_to_tflite, median_latency_ms)
+    entry = {
+        "format": "tflite_stream",
+        "path": os.path.abspath(path),
+        "quantization": options.quantize,
+        "size_bytes": len(content),
+        "size_mb": round(len(content) / 2**20, 3),
+        "states": export_info["states"],
+        "macs_per_frame": int(step.macs_per_frame()),
+        "ops": tflite_op_names(content),
+        "delegate": runner.delegate,
+        "verification": verification,
+        "latency": latency,
+    }
+    if options.evaluate_accuracy:
+
+        def last_probabilities(clip):
+            *_, (_, outputs) = step.stream(tflite_step, clip)
+            return outputs["probabilities"][0]
+
+        def predict(batch):
+            return np.stack([last_probabilities(clip) for clip in batch])
+
+        entry["accuracy"] = data.accuracy(predict)
+    files.write_bytes(path, content)
+    _write_sidecar(path, metadata)
+    return name, entry
+
+
+def _frame_latency(runner, step, job, data, options, convert_to_tflite, median_latency_ms):
+    """Median LiteRT time of one step, and of the float clip model divided by its frames,
+    one after the other in this process."""
+    from ai_edge_litert import __version__ as litert_version
+
+    from xwisenet_tf.tflite_runner import TFLiteRunner
+
+    clip = np.asarray(data.verify_inputs[0], np.float32)
+    inputs = {"frame": clip[:1], **step.initial_state(1)}
+    signature = runner.interpreter.get_signature_runner()
+    runs = max(options.latency_runs, 10)
+    frame = median_latency_ms(lambda: signature(**inputs), runs * 4, 5)
+    clip_runner = TFLiteRunner(convert_to_tflite(job.export), num_threads=options.num_threads)
+    clip_runner.set_input(clip)
+    whole = median_latency_ms(clip_runner.invoke, runs, 3)
+    frames = clip.shape[0]
+    return {
+        "runtime": f"ai-edge-litert {litert_version}",
+        "num_threads": options.num_threads,
+        "frame_median_ms": frame["median_ms"],
+        "frame_min_ms": frame["min_ms"],
+        "clip_float32_median_ms": whole["median_ms"],
+        "clip_float32_per_frame_ms": round(whole["median_ms"] / frames, 3),
+        "frames_per_clip": frames,
+    }

@@ -1,0 +1,178 @@
+"""`StreamingRecognizer`: push one video frame, get the action probabilities so far.
+
+Runs the step model of a causal XwiseNet (`build_step_model`) with Keras or, from a
+``.tflite`` step export (`xwisenet_tf.streaming.tflite`), with LiteRT, keeping the state
+between calls. A frame of any size is cropped to its centre square and resized to the model's
+frame size, as evaluation crops a clip (sec. IV-C, scale 1), then normalised as in training.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from xwisenet_tf.streaming.step_model import FRAME, FRAMES_SEEN, PROBABILITIES
+
+# No normalisation: for a step runner built directly (`from_model` and `from_file` use the
+# model's, the clip pipeline's `MEAN_RGB` / `STD_RGB` by default).
+_DEFAULT_MEAN = (0.0, 0.0, 0.0)
+_DEFAULT_STD = (1.0, 1.0, 1.0)
+
+
+class StreamingRecognizer:
+    """Frame-by-frame action recognition with a causal model.
+
+    After `push` of frame t, `probabilities` are the causal clip model's on frames 1..t (the
+    running mean of per-frame features, `layers.RunningMean`). `reset` starts a new stream.
+
+    Build it with `from_model` (a causal Keras model), `from_file` (a ``.keras`` checkpoint of
+    a causal model, or a ``.tflite`` step export) or directly from a step runner.
+
+    Args:
+        step: a callable ``(inputs: dict) -> dict`` running one step (frame and states in,
+            probabilities and new states out).
+        state_shapes: per-sample shape of every state, by name.
+        frame_shape: ``(height, width, 3)`` the step takes.
+        class_names: names of the outputs (``class_<i>`` when None).
+        mean_rgb, std_rgb: normalisation applied to 0-255 frames.
+    """
+
+    def __init__(
+        self,
+        step,
+        state_shapes: dict[str, tuple[int, ...]],
+        frame_shape: tuple[int, int, int],
+        class_names: list[str] | None = None,
+        mean_rgb=_DEFAULT_MEAN,
+        std_rgb=_DEFAULT_STD,
+    ):
+        self._step = step
+        self.state_shapes = dict(state_shapes)
+        self.frame_shape = tuple(int(d) for d in frame_shape)
+        self.class_names = list(class_names) if class_names is not None else None
+        self.mean = np.asarray(mean_rgb, np.float32)
+        self.std = np.asarray(std_rgb, np.float32)
+        self.probabilities: np.ndarray | None = None
+        self.reset()
+
+    @classmethod
+    def from_model(cls, model, class_names=None, mean_rgb=None, std_rgb=None):
+        """A recognizer running the step model of the causal Keras clip `model`."""
+        from xwisenet_tf.data.pipeline import MEAN_RGB, STD_RGB
+        from xwisenet_tf.streaming.step_model import build_step_model
+
+        step = build_step_model(model)
+        run = step.compiled()
+        return cls(
+            run,
+            step.state_shapes,
+            step.frame_shape,
+            class_names,
+            MEAN_RGB if mean_rgb is None else mean_rgb,
+            STD_RGB if std_rgb is None else std_rgb,
+        )
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike, num_threads: int | None = None):
+        """A recognizer from a ``.keras`` causal checkpoint or a ``.tflite`` step export; class
+        names and normalisation come from the model's metadata."""
+        from xwisenet_tf.data.pipeline import MEAN_RGB, STD_RGB
+        from xwisenet_tf.training import checkpoint
+        from xwisenet_tf.training.errors import TrainingError
+        from xwisenet_tf.training.model_metadata import read_model_metadata
+
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise TrainingError(f"{path}: model not found; expected a .keras or .tflite file")
+        metadata = read_model_metadata(path)
+        meta = metadata.get("input") or {}
+        mean = meta.get("mean_rgb", MEAN_RGB)
+        std = meta.get("std_rgb", STD_RGB)
+        extension = os.path.splitext(path)[1].lower()
+        if extension == ".keras":
+            from xwisenet_tf.streaming.step_model import NotCausalError
+
+            model = checkpoint.load_checkpoint(path)
+            names = checkpoint.class_names(metadata, int(model.outputs[0].shape[-1]), path)
+            try:
+                return cls.from_model(model, names, mean, std)
+            except NotCausalError as e:
+                raise TrainingError(f"{path}: cannot stream: {e}") from e
+        if extension == ".tflite":
+            return cls._from_tflite(path, num_threads, metadata, mean, std)
+        raise TrainingError(
+            f"{path}: unknown model format {extension!r}; expected .keras or .tflite"
+        )
+
+    @classmethod
+    def _from_tflite(cls, path, num_threads, metadata, mean, std):
+        from xwisenet_tf.tflite_runner import TFLiteRunner
+        from xwisenet_tf.training import checkpoint
+        from xwisenet_tf.training.errors import TrainingError
+
+        try:
+            runner = TFLiteRunner(path=path, num_threads=num_threads, fallback=True)
+            signature = runner.interpreter.get_signature_runner()
+        except (ValueError, RuntimeError) as e:
+            raise TrainingError(f"{path}: not a readable TFLite model ({e})") from e
+        inputs = signature.get_input_details()
+        outputs = signature.get_output_details()
+        if FRAME not in inputs or PROBABILITIES not in outputs:
+            raise TrainingError(
+                f"{path}: not a streaming step model (inputs {sorted(inputs)}); export one "
+                "with `python export.py --stream` from a causal model"
+            )
+        shapes = {
+            name: tuple(int(d) for d in detail["shape"][1:])
+            for name, detail in inputs.items()
+            if name != FRAME
+        }
+        num_classes = int(outputs[PROBABILITIES]["shape"][-1])
+        names = checkpoint.class_names(metadata, num_classes, path)
+        frame_shape = tuple(int(d) for d in inputs[FRAME]["shape"][1:])
+        return cls(lambda x: runner.run_signature(**x), shapes, frame_shape, names, mean, std)
+
+    @property
+    def frames_seen(self) -> int:
+        return int(round(float(self._state[FRAMES_SEEN].reshape(-1)[0])))
+
+    def reset(self) -> None:
+        """Forgets every frame: the next `push` starts a new stream."""
+        self._state = {
+            name: np.zeros((1, *shape), np.float32) for name, shape in self.state_shapes.items()
+        }
+        self.probabilities = None
+
+    def push(self, frame: np.ndarray) -> np.ndarray:
+        """Adds one RGB frame ``(H, W, 3)`` on the 0-255 scale (uint8 or float, any size);
+        returns the class probabilities over the frames pushed since the last `reset`."""
+        frame = self._fit(np.asarray(frame))
+        normalised = ((frame - self.mean) / self.std).astype(np.float32)
+        outputs = self._step({FRAME: normalised[None], **self._state})
+        self._state = {name: np.asarray(outputs[name]) for name in self.state_shapes}
+        self.probabilities = np.asarray(outputs[PROBABILITIES], np.float64)[0]
+        return self.probabilities
+
+    def top_k(self, k: int = 3) -> list[tuple[str, float]]:
+        """The k most probable classes after the last `push`, as ``(name, probability)``."""
+        if self.probabilities is None:
+            return []
+        order = np.argsort(-self.probabilities)[:k]
+        names = self.class_names or [f"class_{i}" for i in range(len(self.probabilities))]
+        return [(names[i], float(self.probabilities[i])) for i in order]
+
+    def _fit(self, frame: np.ndarray) -> np.ndarray:
+        """The centre square of `frame`, resized to the model's frame size (bilinear, as the
+        clip pipeline resizes), as float32 0-255."""
+        if frame.ndim != 3 or frame.shape[-1] != 3:
+            raise ValueError(f"a frame is (height, width, 3) RGB; received shape {frame.shape}")
+        height, width = self.frame_shape[:2]
+        if frame.shape[:2] == (height, width):
+            return frame.astype(np.float32)
+        import tensorflow as tf
+
+        side = min(frame.shape[:2])
+        top, left = (frame.shape[0] - side) // 2, (frame.shape[1] - side) // 2
+        square = frame[top : top + side, left : left + side].astype(np.float32)
+        return tf.image.resize(square, (height, width), method="bilinear").numpy()
