@@ -23,6 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def _parser() -> argparse.ArgumentParser:
+    from xwisenet_tf.experiments.run_settings import add_runner_options, add_train_options
     from xwisenet_tf.experiments.tables import TABLES
 
     parser = ArgumentParser(
@@ -51,68 +52,18 @@ def _parser() -> argparse.ArgumentParser:
     cost.add_argument("--num_classes", type=int, help="default: 6 for table 5, 10 otherwise")
     cost.add_argument("--train_videos", type=int, help="default: Part-Kinetics 5498, KTH 1528")
     cost.add_argument("--eval_clips", type=int, help="clips of one validation pass")
-    for sub in (run, listing, cost):
+    for command, sub in (("run", run), ("list", listing), ("cost", cost)):
         sub.add_argument("--table", required=True, choices=TABLES, help="paper table")
-        sub.add_argument(
-            "--dataset",
-            help="synthetic | kth | kth:PATH | folder:PATH | csv:PATH (default: kth for "
-            "table 5; required otherwise; the paper used Part-Kinetics, a Kinetics subset)",
-        )
-        sub.add_argument("--data_dir", default="data_cache", help="cache of prepared TFRecords")
-        sub.add_argument(
-            "--output_dir", required=sub is not cost, help="root of the configuration dirs"
-        )
-        sub.add_argument("--epochs", type=int, default=50, help="epochs per configuration")
-        sub.add_argument("--num_frames", type=int, default=16, help="frames per clip (paper 16)")
-        sub.add_argument(
-            "--image_size", type=int, help="clip side (default: the paper's, 112; 224 table 5)"
-        )
-        sub.add_argument("--frame_stride", type=int, default=1)
-        sub.add_argument("--batch_size", type=int, default=16)
-        sub.add_argument("--steps_per_epoch", type=int, help="default: one pass over the videos")
-        sub.add_argument("--validation_steps", type=int, help="default: all validation clips")
-        sub.add_argument(
-            "--recipe",
-            choices=["paper", "default"],
-            default="paper",
-            help="training recipe (default: the paper's, sec. IV-B)",
-        )
-        sub.add_argument("--learning_rate", type=float, help="default: the recipe's")
-        sub.add_argument("--weight_decay", type=float, help="default: the recipe's")
-        sub.add_argument("--lr_patience", type=int, default=5)
-        sub.add_argument("--seed", type=int, default=0)
-        sub.add_argument(
-            "--dataset_option",
-            action="append",
-            default=[],
-            metavar="KEY=VALUE",
-            help="dataset conversion option (repeatable), e.g. videos_per_class=32 (synthetic)",
-        )
-        sub.add_argument(
-            "--model_option",
-            action="append",
-            default=[],
-            metavar="KEY=VALUE",
-            help="preset option for every configuration whose preset has it (repeatable), "
-            "e.g. width=0.5 or stage_repeats=1,2,1; a row's own options win",
-        )
+        # Every field of TrainConfig but each configuration's own (`run_settings`), and the
+        # runner's own settings: --output_dir, --model_option, Table I's.
+        add_train_options(sub, run=command == "run")
+        add_runner_options(sub, command)
         sub.add_argument(
             "--configs",
             help="comma-separated slug patterns (shell wildcards), e.g. 'resnet3d-18-*'; "
             "default: the table's configurations",
         )
-    run.add_argument("--strategy", default="auto", help="auto | default | mirrored | multi_worker")
-    run.add_argument("--mixed_precision", action="store_true")
     run.add_argument("--max_configs", type=int, help="train at most N configurations, then stop")
-    run.add_argument("--verbose", type=int, choices=(0, 1, 2), help="Keras verbosity")
-    run.add_argument("--cosine_split", default="test", help="table 1: split of the clips")
-    run.add_argument("--cosine_max_clips", type=int, help="table 1: at most N clips")
-    run.add_argument(
-        "--cosine_reduce",
-        default="flatten",
-        choices=("flatten", "mean"),
-        help="table 1: a frame's feature is its flattened HxWxC map or its HxW mean",
-    )
 
     report = commands.add_parser(
         "report",
@@ -133,34 +84,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args):
-    from xwisenet_tf.experiments.runner import RunSettings
-    from xwisenet_tf.training.cli import parse_options
+    from xwisenet_tf.experiments.run_settings import settings_from_args
 
-    return RunSettings(
-        dataset=args.dataset,
-        data_dir=args.data_dir,
-        output_dir=args.output_dir,
-        epochs=args.epochs,
-        num_frames=args.num_frames,
-        image_size=args.image_size,
-        frame_stride=args.frame_stride,
-        batch_size=args.batch_size,
-        steps_per_epoch=args.steps_per_epoch,
-        validation_steps=args.validation_steps,
-        recipe=args.recipe,
-        learning_rate=args.learning_rate,
-        weight_decay=args.weight_decay,
-        lr_patience=args.lr_patience,
-        seed=args.seed,
-        strategy=getattr(args, "strategy", "auto"),
-        mixed_precision=getattr(args, "mixed_precision", False),
-        verbose=getattr(args, "verbose", None),
-        dataset_options=parse_options(args.dataset_option, "dataset_option"),
-        model_options=parse_options(args.model_option, "model_option"),
-        cosine_split=getattr(args, "cosine_split", "test"),
-        cosine_max_clips=getattr(args, "cosine_max_clips", None),
-        cosine_reduce=getattr(args, "cosine_reduce", "flatten"),
-    )
+    return settings_from_args(args)
 
 
 def _patterns(raw: str | None) -> list[str] | None:

@@ -17,229 +17,48 @@ reused and ``done.json`` names the source (``reused_from``).
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
-import fnmatch
 import glob
-import hashlib
-import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
-from xwisenet_tf.experiments.tables import Experiment, default_image_size, experiments
+from xwisenet_tf.experiments.configurations import (
+    DONE_FILE,
+    FAILED_FILE,
+    RESULT_VERSION,
+    TRAIN_DIR,
+    check_model_options,
+    config_dir,
+    fingerprint,
+    jsonable,
+    model_overrides,
+    plan,
+    read_done,
+    select,
+    status,
+    train_config,
+)
+from xwisenet_tf.experiments.run_settings import ExperimentError, RunSettings
+from xwisenet_tf.experiments.tables import Experiment, experiments
 from xwisenet_tf.training.errors import TrainingError
 
-DONE_FILE = "done.json"
-FAILED_FILE = "failed.json"
-TRAIN_DIR = "train"
-RESULT_VERSION = 1
-# TrainConfig fields that do not change what is trained (left out of the fingerprint).
-_NOT_IDENTITY = frozenset(
-    {
-        "model",
-        "model_overrides",
-        "model_dir",
-        "data_dir",
-        "epochs",
-        "strategy",
-        "cpu_devices",
-        "evaluate_test",
-        "verbose",
-    }
-)
-
-
-class ExperimentError(TrainingError):
-    """A user error of the experiment runner (bad table, option or output directory)."""
-
-
-@dataclass
-class RunSettings:
-    """The recipe shared by every configuration of a table (flags of ``run``).
-
-    Attributes:
-        dataset: Dataset spec as for ``train.py`` (``synthetic``, ``kth:PATH``,
-            ``folder:PATH``...); ``None``: ``kth`` for Table 5, an error otherwise.
-        data_dir: Cache of downloads and prepared TFRecords.
-        output_dir: Root of the per-configuration directories.
-        epochs: Epochs per configuration.
-        num_frames: Frames per clip (paper: 16).
-        image_size: Clip side; ``None``: the paper's (112, and 224 for Table 5).
-        recipe: ``"paper"`` (sec. IV-B, the default here: the tables reproduce the paper) or
-            ``"default"`` (`xwisenet_tf.training.recipes`).
-        frame_stride, batch_size, steps_per_epoch, validation_steps, learning_rate,
-            weight_decay, lr_patience, seed, strategy, mixed_precision, verbose: as
-            `xwisenet_tf.training.TrainConfig` (``None``: the recipe's).
-        dataset_options: Options of the dataset conversion.
-        model_options: Preset options applied to every configuration whose preset has them
-            (e.g. ``width=0.5`` reaches XwiseNets, not 3D-ResNets); a row's own options win.
-        cosine_split: Table I: split whose clips are measured.
-        cosine_max_clips: Table I: at most this many clips (default all).
-        cosine_reduce: Table I: ``"flatten"`` or ``"mean"`` frame features.
-    """
-
-    dataset: str | None = None
-    data_dir: str = "data_cache"
-    output_dir: str = "experiments"
-    epochs: int = 50
-    num_frames: int = 16
-    image_size: int | None = None
-    frame_stride: int = 1
-    batch_size: int = 16
-    steps_per_epoch: int | None = None
-    validation_steps: int | None = None
-    recipe: str = "paper"
-    learning_rate: float | None = None
-    weight_decay: float | None = None
-    lr_patience: int = 5
-    seed: int = 0
-    strategy: str = "auto"
-    mixed_precision: bool = False
-    verbose: int | None = None
-    dataset_options: dict[str, Any] = field(default_factory=dict)
-    model_options: dict[str, Any] = field(default_factory=dict)
-    cosine_split: str = "test"
-    cosine_max_clips: int | None = None
-    cosine_reduce: str = "flatten"
-
-    def dataset_for(self, table: str) -> str:
-        if self.dataset:
-            kind, sep, path = self.dataset.partition(":")
-            return f"{kind}:{os.path.abspath(path)}" if sep and path else self.dataset
-        if table == "5":
-            return "kth"
-        raise ExperimentError(
-            f"table {table}: give --dataset (the paper used Part-Kinetics, a 10-class Kinetics "
-            "subset: folder:PATH or csv:PATH; 'synthetic' for a quick offline run)"
-        )
-
-
-def select(exps: list[Experiment], patterns: list[str] | None) -> list[Experiment]:
-    """The configurations whose slug matches one of ``patterns`` (shell wildcards); without
-    patterns, the table's default ones.
-
-    Raises:
-        ExperimentError: a pattern matching no configuration.
-    """
-    if not patterns:
-        return [e for e in exps if e.default]
-    chosen = []
-    for pattern in patterns:
-        matched = [e for e in exps if fnmatch.fnmatchcase(e.slug, pattern)]
-        if not matched:
-            raise ExperimentError(
-                f"--configs {pattern!r} matches no configuration of table "
-                f"{exps[0].table if exps else '?'}; its configurations: {[e.slug for e in exps]}"
-            )
-        chosen += [e for e in matched if e not in chosen]
-    return [e for e in exps if e in chosen]
-
-
-def model_overrides(exp: Experiment, options: dict[str, Any]) -> dict[str, Any]:
-    """The row's overrides plus the ``options`` its preset accepts (the row's own win)."""
-    from xwisenet_tf.models.presets import PRESETS
-
-    fields = {f.name for f in dataclasses.fields(PRESETS[exp.model])}
-    overrides = {k: _tuple_if_list(v) for k, v in options.items() if k in fields}
-    overrides.update(exp.overrides)
-    return overrides
-
-
-def check_model_options(options: dict[str, Any]) -> None:
-    """Every option must belong to some preset.
-
-    Raises:
-        ExperimentError: naming the unknown option and the known ones.
-    """
-    from xwisenet_tf.models.presets import ResNet3DSpec, XwiseNetSpec
-
-    known = {f.name for spec in (XwiseNetSpec, ResNet3DSpec) for f in dataclasses.fields(spec)}
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise ExperimentError(f"unknown --model_option {unknown}; expected some of {sorted(known)}")
-
-
-def _tuple_if_list(value):
-    if isinstance(value, str) and "," in value:
-        try:
-            return tuple(int(v) for v in value.split(","))
-        except ValueError:
-            return value
-    return tuple(value) if isinstance(value, list) else value
-
-
-def train_config(exp: Experiment, settings: RunSettings, model_dir: str):
-    """The `TrainConfig` of one configuration."""
-    from xwisenet_tf.training import TrainConfig
-
-    return TrainConfig(
-        dataset=settings.dataset_for(exp.table),
-        data_dir=settings.data_dir,
-        model_dir=model_dir,
-        model=exp.model,
-        model_overrides=model_overrides(exp, settings.model_options),
-        num_frames=settings.num_frames,
-        image_size=settings.image_size or default_image_size(exp.table),
-        frame_stride=settings.frame_stride,
-        batch_size=settings.batch_size,
-        epochs=settings.epochs,
-        steps_per_epoch=settings.steps_per_epoch,
-        validation_steps=settings.validation_steps,
-        recipe=settings.recipe,
-        learning_rate=settings.learning_rate,
-        weight_decay=settings.weight_decay,
-        lr_patience=settings.lr_patience,
-        seed=settings.seed,
-        strategy=settings.strategy,
-        mixed_precision=settings.mixed_precision,
-        dataset_options=dict(settings.dataset_options),
-        evaluate_test=True,
-        verbose=settings.verbose,
-    )
-
-
-def fingerprint(config) -> str:
-    """What identifies a trained configuration: the resolved model spec and every training
-    setting except the epoch count, paths and the device strategy."""
-    from xwisenet_tf.models.presets import resolve_spec
-    from xwisenet_tf.training.recipe import json_safe
-
-    spec = resolve_spec(config.model, **dict(config.model_overrides))
-    identity = {k: v for k, v in config.to_dict().items() if k not in _NOT_IDENTITY}
-    identity["spec"] = [type(spec).__name__, json_safe(dataclasses.asdict(spec))]
-    text = json.dumps(identity, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def config_dir(output_dir: str, exp: Experiment) -> str:
-    """``output_dir/table<k>/<slug>``."""
-    return os.path.join(os.path.abspath(output_dir), f"table{exp.table}", exp.slug)
-
-
-def read_done(directory: str) -> dict | None:
-    """The ``done.json`` of a configuration directory, or ``None``."""
-    path = os.path.join(directory, DONE_FILE)
-    if not os.path.isfile(path):
-        return None
-    from xwisenet_tf.training.config import read_json
-
-    return read_json(path, "the results of a finished configuration")
-
-
-def status(exp: Experiment, settings: RunSettings) -> str:
-    """``"done"``, ``"partial"`` (started, resumable), ``"failed"`` or ``"pending"``."""
-    directory = config_dir(settings.output_dir, exp)
-    done = read_done(directory)
-    if done and done.get("epochs", 0) >= settings.epochs:
-        return "done"
-    if os.path.isfile(os.path.join(directory, FAILED_FILE)):
-        return "failed"
-    if os.path.isdir(os.path.join(directory, TRAIN_DIR)):
-        return "partial"
-    return "pending"
+__all__ = [  # this module's, and the names it gathers from the modules it was split into
+    "DONE_FILE",
+    "FAILED_FILE",
+    "TRAIN_DIR",
+    "ExperimentError",
+    "RunSettings",
+    "config_dir",
+    "fingerprint",
+    "model_overrides",
+    "plan",
+    "read_done",
+    "run_table",
+    "select",
+    "status",
+    "train_config",
+]
 
 
 def _find_reusable(output_dir: str, key: str, epochs: int, own: str) -> dict | None:
@@ -367,8 +186,8 @@ def _run_one(exp, config, key, directory, settings, output_dir, log) -> dict:
         "label": exp.label,
         "dir": os.path.relpath(directory, output_dir),
         "model": exp.model,
-        "overrides": _jsonable(config.model_overrides),
-        "model_options": _jsonable(settings.model_options),
+        "overrides": jsonable(config.model_overrides),
+        "model_options": jsonable(settings.model_options),
         "model_spec": resolved["model_spec"],
         "fingerprint": key,
         "dataset": config.dataset,
@@ -482,10 +301,6 @@ def _paper(exp: Experiment) -> dict | None:
     }
 
 
-def _jsonable(value):
-    return json.loads(json.dumps(value, default=list))
-
-
 def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
@@ -495,24 +310,3 @@ def _write(path: str, data: dict) -> None:
 
     os.makedirs(os.path.dirname(path), exist_ok=True)
     write_json(path, data)
-
-
-def plan(table: str, settings: RunSettings, configs: list[str] | None = None) -> list[dict]:
-    """What ``run`` would do: per configuration its slug, directory and `status`."""
-    check_model_options(settings.model_options)
-    rows = []
-    for exp in select(experiments(table), configs):
-        directory = config_dir(settings.output_dir, exp)
-        config = train_config(exp, settings, os.path.join(directory, TRAIN_DIR))
-        rows.append(
-            {
-                "slug": exp.slug,
-                "label": exp.label,
-                "model": exp.model,
-                "overrides": _jsonable(config.model_overrides),
-                "dir": directory,
-                "status": status(exp, settings),
-                "fingerprint": fingerprint(config),
-            }
-        )
-    return rows
