@@ -49,10 +49,10 @@ def prepare_dataset(
             synthetic: folder of generated videos (generated there if absent; ``None`` ->
             ``<output>_videos``).
         output: Directory for the shards and ``manifest.json``.
-        **options: ``short_side`` (128; ``None`` keeps the original size), ``jpeg_quality``
-            (90), ``videos_per_shard`` (16), ``fps`` (``None``: each video's own rate; a
-            number resamples every video to it), ``num_workers``, ``progress`` (True),
-            ``overwrite`` (False);
+        **options: ``short_side`` (128, synthetic 72: `DatasetKind.short_side`; ``None``
+            keeps the original size), ``jpeg_quality`` (90), ``videos_per_shard`` (16), ``fps``
+            (``None``: each video's own rate; a number resamples every video to it),
+            ``num_workers``, ``progress`` (True), ``overwrite`` (False);
             kth: ``split`` (``"16/9"`` | ``"schuldt"``), ``download_dir``, ``base_url``;
             folder: ``classes``, ``test_fraction`` (0.2), ``seed`` (0);
             csv: ``classes``, ``video_root``;

@@ -1,4 +1,4 @@
-"""The dataset kinds `prepare_dataset` and `ensure_dataset` know: one `DatasetKind` each in `KINDS`.
+"""The dataset kinds `prepare_dataset` and `ensure_dataset` know: one `DatasetKind` each.
 
 A kind is a planner (a function returning the `Plan` of a conversion) and how a cache names
 and finds its data. Adding a dataset is one entry here: ``prepare``'s ``--dataset`` choices and
