@@ -5,6 +5,9 @@
     python predict.py --checkpoint=model.tflite --input=video.mp4
     python predict.py --model_dir=runs/xwisenet-kth --input=phone.mp4 --fps=source
     python predict.py --model_dir=runs/xwisenet-kth --input=video.avi --output=annotated.mp4
+    python predict.py --model_dir=runs/xwisenet-stream-kth --input=video.avi --stream
+    python predict.py --checkpoint=model_stream_float32.tflite --input=/dev/video0 --stream \
+        --output=live.mp4
 
 Accepts a ``.keras`` checkpoint or a ``.tflite`` export; class names, the clip format and the
 frame rate the model was trained at come from the model's metadata (``<model>.json`` or the
@@ -23,6 +26,13 @@ the frame - at the input's frame rate, frame count and size (H.264, or MPEG-4 pa
 width or height, VP9 in ``.webm``; `xwisenet_tf.prediction.annotate`). An annotated video needs
 exactly one input video; another extension, or several input videos with a video output, is
 an error (exit status 2) before any video is read.
+
+``--stream`` runs a causal model (``--model=xwisenet-stream`` in training, or its ``.tflite``
+step export, ``export.py --stream``) frame by frame: a file's frames are fed at their real rate
+(``--pace=fast``: as fast as the model runs) with a live line of the top labels so far; a
+camera (``--input=/dev/video0``; ``avfoundation:0`` on macOS, ``dshow:video=<name>`` on
+Windows) until it ends, ``--max_frames`` or Ctrl-C. ``--output`` works as in clip mode; each
+frame shows the probabilities after it (`xwisenet_tf.prediction.stream`).
 """
 
 from __future__ import annotations
@@ -60,6 +70,19 @@ flags.DEFINE_multi_string(
     "drawn on every frame.",
 )
 flags.DEFINE_bool("progress", True, "Show a progress bar per video (on stderr).")
+flags.DEFINE_bool(
+    "stream",
+    False,
+    "Frame by frame with a causal model (xwisenet-stream, or its .tflite step export), with "
+    "a live label line; --input may be a camera (/dev/video0).",
+)
+flags.DEFINE_enum(
+    "pace",
+    "real",
+    ["real", "fast"],
+    "--stream on a file: feed frames at the video's real rate, or as fast as the model runs.",
+)
+flags.DEFINE_integer("max_frames", 0, "--stream: stop after this many frames (0: no limit).")
 
 
 def main(argv: list[str]) -> int:
@@ -79,17 +102,32 @@ def main(argv: list[str]) -> int:
             raise TrainingError("give a video file or folder with --input")
         json_outputs, video_outputs = split_outputs(FLAGS.output)
         checkpoint = resolve_checkpoint(FLAGS.checkpoint, FLAGS.model_dir)
-        results, errors = predict(
-            inputs,
-            checkpoint,
-            FLAGS.top_k,
-            FLAGS.batch_size,
-            fps=parse_fps(FLAGS.fps),
-            progress=FLAGS.progress,
-            annotate=video_outputs,
-        )
+        if FLAGS.stream:
+            from xwisenet_tf.prediction.stream import format_stream, predict_stream
+
+            results, errors = predict_stream(
+                inputs,
+                checkpoint,
+                FLAGS.top_k,
+                fps=parse_fps(FLAGS.fps),
+                pace=FLAGS.pace,
+                max_frames=FLAGS.max_frames,
+                annotate=video_outputs,
+            )
+            format_result = format_stream
+        else:
+            results, errors = predict(
+                inputs,
+                checkpoint,
+                FLAGS.top_k,
+                FLAGS.batch_size,
+                fps=parse_fps(FLAGS.fps),
+                progress=FLAGS.progress,
+                annotate=video_outputs,
+            )
+            format_result = format_prediction
         for result in results:
-            print(format_prediction(result))
+            print(format_result(result))
         for error in errors:
             print_error(error)
         for output in json_outputs:

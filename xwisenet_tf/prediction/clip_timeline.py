@@ -116,3 +116,25 @@ def iter_clip_frames(frames: Iterable[StoredFrame], span: int) -> Iterator[tuple
             buffer = []
     if buffer:
         yield start, buffer
+
+
+def timeline_rate(info, fps: str | float, model_fps: float | None) -> tuple[float, str]:
+    """The rate a video is read at, and why: ``(rate, fps_from)`` as in `VideoScores`.
+
+    Args:
+        info: The video's `xwisenet_tf.data.decode.probe_video` info.
+        fps: `FPS_MODEL`, `FPS_SOURCE` or a rate (`parse_fps`).
+        model_fps: The model's training rate (`xwisenet_tf.training.metadata.trained_fps`);
+            ``None`` reads `FPS_MODEL` videos at their own rate.
+
+    The video's own rate is its nominal rate (or the decoder's default).
+    """
+    from xwisenet_tf.data.decode import timeline_fps
+
+    if fps == FPS_MODEL:
+        if model_fps is None:
+            return timeline_fps(info), FPS_SOURCE
+        return model_fps, FPS_MODEL
+    if fps == FPS_SOURCE:
+        return timeline_fps(info), FPS_SOURCE
+    return float(fps), "requested"

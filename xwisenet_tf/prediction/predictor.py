@@ -49,6 +49,7 @@ from xwisenet_tf.prediction.clip_timeline import (  # noqa: F401 - documented he
     VideoScores,
     iter_clip_frames,
     parse_fps,
+    timeline_rate,
 )
 from xwisenet_tf.prediction.inputs import find_videos
 from xwisenet_tf.training.errors import TrainingError
@@ -156,16 +157,7 @@ class Predictor:
             ``(rate, fps_from)`` as in `VideoScores`; the rate is the video's nominal rate (or
             the decoder's default) when it is read at its own rate.
         """
-        from xwisenet_tf.data.decode import timeline_fps
-
-        fps = parse_fps(fps)
-        if fps == FPS_MODEL:
-            if self.fps is None:
-                return timeline_fps(info), FPS_SOURCE
-            return self.fps, FPS_MODEL
-        if fps == FPS_SOURCE:
-            return timeline_fps(info), FPS_SOURCE
-        return float(fps), "requested"
+        return timeline_rate(info, parse_fps(fps), self.fps)
 
     def score_video(
         self,
