@@ -57,8 +57,8 @@ def setting(
         flag: The flag's name (default: the field's); ``None``: the field has no flag.
         default_factory: As `dataclasses.field`.
     """
-    metadata = {HELP: help, DOC: doc, CHOICES: tuple(choices) if choices else None, ENUM: enum}
-    metadata[FLAG] = flag
+    allowed = tuple(choices) if choices else None
+    metadata = {HELP: help, DOC: doc, CHOICES: allowed, ENUM: enum, FLAG: flag}
     return dataclasses.field(default=default, default_factory=default_factory, metadata=metadata)
 
 
@@ -99,6 +99,7 @@ def choices(field: dataclasses.Field) -> tuple | None:
 
 
 def help_text(field: dataclasses.Field) -> str:
+    """The field's flag help."""
     return field.metadata.get(HELP, "")
 
 
@@ -123,41 +124,37 @@ def documented(cls):
     return cls
 
 
-def define_absl_flags(
-    cls, skip: Iterable[str] = (), defaults: dict[str, Any] | None = None, flag_values=None
-) -> None:
-    """Defines an absl flag for every field of ``cls`` with a flag (but those in ``skip``).
+def define_absl_flags(cls, skip: Iterable[str] = (), flag_values=None) -> None:
+    """Defines an absl flag for every field of ``cls`` with a flag (but those in ``skip``), with
+    the field's default, help and (for a string) choices.
 
     The flags belong to the module that calls this function (its ``--help`` lists them).
 
     Args:
         cls: The dataclass.
         skip: Field names to leave out.
-        defaults: Flag defaults that differ from the fields' (by field name).
         flag_values: An ``absl.flags.FlagValues`` (default: ``absl.flags.FLAGS``).
     """
     from absl import flags
 
     flags.disclaim_key_flags()  # the caller's module owns the flags this module defines
-    values = flags.FLAGS if flag_values is None else flag_values
-    defaults = defaults or {}
     for field in flag_fields(cls):
         if field.name in skip:
             continue
-        name, text = flag_name(field), help_text(field)
-        value = defaults.get(field.name, field_default(field))
-        define_absl_flag(kind(field), name, value, text, choices(field), field, values)
+        name, text, value = flag_name(field), help_text(field), field_default(field)
+        enum_values = choices(field) if field.metadata.get(ENUM, True) else None
+        define_absl_flag(kind(field), name, value, text, enum_values, flag_values)
 
 
-def define_absl_flag(flag_kind, name, value, text, allowed=None, field=None, flag_values=None):
-    """One absl flag of kind ``flag_kind`` (`KINDS`, or ``"list"``: comma-separated values)."""
+def define_absl_flag(flag_kind, name, value, text, enum_values=None, flag_values=None) -> None:
+    """One absl flag of kind ``flag_kind`` (`KINDS`, or ``"list"``: comma-separated values); a
+    string flag with ``enum_values`` is an enum flag."""
     from absl import flags
 
     flags.disclaim_key_flags()
     values = flags.FLAGS if flag_values is None else flag_values
-    enum = allowed is not None and (field is None or field.metadata.get(ENUM, True))
-    if flag_kind == "str" and enum:
-        flags.DEFINE_enum(name, value, list(allowed), text, flag_values=values)
+    if flag_kind == "str" and enum_values is not None:
+        flags.DEFINE_enum(name, value, list(enum_values), text, flag_values=values)
     elif flag_kind == "dict":
         flags.DEFINE_multi_string(name, [], text, flag_values=values)
     else:

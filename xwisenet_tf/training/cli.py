@@ -23,15 +23,15 @@ from xwisenet_tf.training.errors import TrainingError
 # train.py's model flags from before --model_option, kept as its aliases (documented commands
 # use them): flag (= the preset option it sets) -> (kind of absl flag, help). Each is an option of
 # a spec in `xwisenet_tf.models.presets` (a test checks it).
-MODEL_FLAGS = {
+MODEL_FLAGS = {  # in the order their options were always collected (a run's config.json)
     "conv_type": ("str", "Convolution: traditional | st | dw | xwise."),
-    "block": ("str", "Context block: ss | gc | se | cbam | none."),
     "block_position": ("str", "before_shuffle | after_shuffle | after_pointwise (XwiseNet)."),
-    "block_stages": ("list", "Stages with context blocks, e.g. 2,3,4 (XwiseNet)."),
     "context_pooling": ("str", "SS pooling: channel | temporal | channel_temporal."),
-    "width": ("float", "Width multiplier: 0.5 | 1.0 | 1.5 | 2.0 (XwiseNet)."),
+    "block": ("str", "Context block: ss | gc | se | cbam | none."),
+    "block_stages": ("list", "Stages with context blocks, e.g. 2,3,4 (XwiseNet)."),
     "stage_repeats": ("list", "Units in stages 2,3,4, e.g. 4,8,4 (XwiseNet)."),
     "temporal_strides": ("list", "Temporal strides of stem pool and stages 2-4."),
+    "width": ("float", "Width multiplier: 0.5 | 1.0 | 1.5 | 2.0 (XwiseNet)."),
     "dropout": ("float", "Dropout before the classifier."),
 }
 
