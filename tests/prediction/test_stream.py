@@ -119,7 +119,7 @@ def test_live_line_prints_label_changes_off_a_terminal():
 
 
 def test_stream_on_a_real_kth_video(causal_checkpoint, tmp_path):
-    videos = sorted(KTH_DIR.glob("*.avi")) if KTH_DIR.is_dir() else []
+    videos = sorted(KTH_DIR.rglob("*.avi")) if KTH_DIR.is_dir() else []
     if not videos:
         pytest.skip(f"real KTH videos not found at {KTH_DIR}")
     annotated = tmp_path / "kth.mp4"
