@@ -102,13 +102,25 @@ def test_evaluate_flags_are_the_run_evaluation_parameters():
         assert evaluate_flags[name]["default"] == _absl_default(parameter.default), name
 
 
-def test_quantizations_are_declared_once():
+def test_quantization_is_declared_and_checked_once():
     from xwisenet_tf.export import exporter, tflite
 
     assert tflite.QUANTIZATIONS is QUANTIZATIONS and exporter.QUANTIZATIONS is QUANTIZATIONS
     assert exporter.ExportOptions is ExportOptions
     assert QUANTIZATIONS == ("none", "fp16", "dynamic", "int8")
     assert "QUANTIZATIONS" not in (REPO / "export.py").read_text()
+    # ... and checked in one place, with or without the flag's name.
+    from xwisenet_tf.export import ExportError
+    from xwisenet_tf.export.options import check_quantization
+
+    assert tflite.check_quantization is check_quantization
+    assert exporter.check_quantization is check_quantization
+    assert check_quantization("fp16") == "fp16"
+    expected = "; expected one of none, fp16, dynamic, int8"
+    with pytest.raises(ExportError, match=f"^unknown quantization 'int4'{expected}$"):
+        check_quantization("int4")
+    with pytest.raises(ExportError, match=f"^--quantize 'int4': unknown quantization{expected}$"):
+        check_quantization("int4", "quantize")
 
 
 def test_a_new_train_config_field_is_a_flag_and_a_runner_option():

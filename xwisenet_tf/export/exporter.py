@@ -31,8 +31,7 @@ import keras
 
 from xwisenet_tf import files
 from xwisenet_tf.export.errors import ExportError
-from xwisenet_tf.export.options import QUANTIZATIONS, ExportOptions
-from xwisenet_tf.export.tflite import check_quantization
+from xwisenet_tf.export.options import QUANTIZATIONS, ExportOptions, check_quantization
 
 REPORT_FILE = "export_report.json"
 REPORT_FORMAT = "xwisenet_tf.export_report/1"

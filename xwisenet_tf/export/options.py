@@ -1,5 +1,5 @@
 """What ``export.py`` exports and how it checks it: `ExportOptions` (one field per flag, with
-its default and help: `xwisenet_tf.settings`) and `QUANTIZATIONS`.
+its default and help: `xwisenet_tf.settings`), `QUANTIZATIONS` and `check_quantization`.
 
 TensorFlow-free, so that ``export.py`` defines its flags from these fields and checks them
 (`ExportOptions.validate`) before TensorFlow loads; `xwisenet_tf.export.tflite` and
@@ -15,6 +15,21 @@ from xwisenet_tf.export.errors import ExportError
 from xwisenet_tf.settings import documented, setting
 
 QUANTIZATIONS = ("none", "fp16", "dynamic", "int8")
+
+
+def check_quantization(quantization: str, flag: str | None = None) -> str:
+    """Returns ``quantization`` if it is one of `QUANTIZATIONS` (the one check of a quantization:
+    ``export.py``, `ExportOptions`, `xwisenet_tf.export.tflite.convert_to_tflite`).
+
+    Raises:
+        ExportError: naming the value (and ``--<flag>``) and the allowed ones.
+    """
+    if quantization not in QUANTIZATIONS:
+        what = f"unknown quantization {quantization!r}"
+        if flag:
+            what = f"--{flag} {quantization!r}: unknown quantization"
+        raise ExportError(f"{what}; expected one of {', '.join(QUANTIZATIONS)}")
+    return quantization
 
 
 @documented
@@ -108,11 +123,7 @@ class ExportOptions:
         """
         if not self.saved_model and not self.tflite:
             raise ExportError("nothing to export: pass --tflite and/or --saved_model")
-        if self.quantize not in QUANTIZATIONS:
-            raise ExportError(
-                f"--quantize {self.quantize!r}: unknown quantization; expected one of "
-                f"{', '.join(QUANTIZATIONS)}"
-            )
+        check_quantization(self.quantize, "quantize")
         if self.quantize != "none" and not self.tflite:
             raise ExportError(f"--quantize {self.quantize} applies to TFLite; add --tflite")
         if self.int8_io and self.quantize != "int8":

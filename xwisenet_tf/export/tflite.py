@@ -20,25 +20,15 @@ import keras
 import numpy as np
 
 from xwisenet_tf.export.errors import ExportError
-from xwisenet_tf.export.options import QUANTIZATIONS
+from xwisenet_tf.export.options import (  # noqa: F401 - QUANTIZATIONS: xwisenet_tf.export's
+    QUANTIZATIONS,
+    check_quantization,
+)
 from xwisenet_tf.tflite_runner import TFLiteRunner
 
 NOT_BUILTIN_PREFIXES = ("CUSTOM", "FLEX", "DELEGATE")
 
 CalibrationData = np.ndarray | Iterable[np.ndarray] | Callable[[], Iterable[np.ndarray]]
-
-
-def check_quantization(quantization: str) -> str:
-    """Returns ``quantization`` if it is one of `QUANTIZATIONS`.
-
-    Raises:
-        ExportError: naming the value and the allowed ones.
-    """
-    if quantization not in QUANTIZATIONS:
-        raise ExportError(
-            f"unknown quantization {quantization!r}; expected one of {', '.join(QUANTIZATIONS)}"
-        )
-    return quantization
 
 
 def tflite_converter(
