@@ -3,9 +3,12 @@ loss per convolution type (Fig. 6). PNG files, drawn with matplotlib's Agg backe
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from xwisenet_tf.files import write_bytes
 
 CONV_COLORS = {"traditional": "C0", "st": "C1", "dw": "C2", "xwise": "C3"}
 CONV_NAMES = {
@@ -43,10 +46,9 @@ def _pyplot():
 def _save(fig, path: str) -> str:
     path = os.fspath(path)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path[:-4]}.tmp{os.getpid()}.png"
-    fig.savefig(tmp, dpi=90)
-    os.replace(tmp, path)
-    return path
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=90)
+    return write_bytes(path, png.getvalue())
 
 
 def _label_offsets(points: Sequence[Point], near: float = 0.04, step: float = 9.0) -> list[float]:
