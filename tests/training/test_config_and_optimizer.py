@@ -151,21 +151,3 @@ def test_compile_model_trains_a_keras_model(rng):
     history = model.fit(rng.normal(size=(8, 4)), rng.integers(0, 3, 8), epochs=2, verbose=0)
     assert set(history.history) == {"loss", "accuracy"}
     assert int(model.optimizer.iterations.numpy()) == 2
-
-
-def test_mixed_precision_model_keeps_a_float32_classifier_and_checkpoint():
-    from xwisenet_tf.training.recipe import _build_model, _dtype_policy, _ExportModel
-
-    config = TrainConfig(model_overrides={"width": 0.5, "stage_repeats": (1, 1, 1)},
-                         num_frames=4, image_size=32, mixed_precision=True)  # fmt: skip
-    with _dtype_policy("mixed_bfloat16"):
-        model = _build_model(config, 3)
-        assert model.get_layer("stem_conv").dtype_policy.name == "mixed_bfloat16"
-        assert model.get_layer("predictions").dtype_policy.name == "float32"
-        export = _ExportModel(model, config, 3)()
-    assert keras.config.dtype_policy().name == "float32"  # restored
-    assert {layer.dtype_policy.name for layer in export.layers} == {"float32"}
-    for a, b in zip(model.get_weights(), export.get_weights(), strict=True):
-        np.testing.assert_array_equal(a, b)
-    clips = np.random.default_rng(0).normal(size=(1, 4, 32, 32, 3)).astype("float32")
-    assert export(clips).dtype == "float32"

@@ -49,7 +49,7 @@ from xwisenet_tf.training.errors import TrainingError
 from xwisenet_tf.training.final_evaluation import final_test_evaluation
 from xwisenet_tf.training.fit_callbacks import fit_callbacks
 from xwisenet_tf.training.fit_data import shard_by_data, train_dataset, validation_dataset
-from xwisenet_tf.training.model_build import ExportModel, build_model, dtype_policy
+from xwisenet_tf.training.model_build import build_model, dtype_policy
 from xwisenet_tf.training.model_dir import check_previous_run, config_dict, run_directories
 from xwisenet_tf.training.optimizer import compile_recipe
 from xwisenet_tf.training.recipes import RECIPE_FIELDS
@@ -73,12 +73,10 @@ from xwisenet_tf.training.strategy import (
     strategy_name,
 )
 
-# Names other modules import from here: `json_safe` (experiments/runner.py), `train_step_count`
-# (bench/convergence.py), `final_test_evaluation`; the model builders under their former names
-# (tests/training/test_config_and_optimizer.py). `_callbacks` is what `train` calls, so that a
-# test can wrap it (tests/experiments/test_runner.py).
-__all__ = ["TrainResult", "final_test_evaluation", "json_safe", "train", "train_step_count"]
-_build_model, _dtype_policy, _ExportModel = build_model, dtype_policy, ExportModel
+# Imported from here by other modules: `json_safe` (experiments/configurations.py) and
+# `train_step_count` (bench/convergence.py). `_callbacks` is what `train` calls, so that a test
+# can wrap it (tests/experiments/test_runner.py).
+__all__ = ["TrainResult", "json_safe", "train", "train_step_count"]
 _callbacks = fit_callbacks
 
 
