@@ -215,12 +215,17 @@ def export_model(options: ExportOptions | None = None, **kwargs) -> dict:
         raise TypeError("pass either an ExportOptions or keyword arguments, not both")
     options.validate()
     from xwisenet_tf.export.formats import export_saved_model_file, export_tflite_file
+    from xwisenet_tf.export.stream import export_stream_tflite_file
     from xwisenet_tf.export.verification_data import VerificationData
 
     job = ExportJob(options)
     os.makedirs(options.output_dir, exist_ok=True)
     data = VerificationData(job)
-    formats = [(options.saved_model, export_saved_model_file), (options.tflite, export_tflite_file)]
+    formats = [
+        (options.saved_model, export_saved_model_file),
+        (options.tflite, export_tflite_file),
+        (options.stream, export_stream_tflite_file),
+    ]
     entries = {}
     for wanted, export_file in formats:
         if wanted:
@@ -257,6 +262,12 @@ def _print_entry(name: str, entry: dict) -> None:
         line += (
             f"; latency {latency['tflite_median_ms']:.1f} ms (LiteRT, {latency['num_threads']} "
             f"threads) vs Keras {latency['keras_median_ms']:.1f} ms"
+        )
+    if "frame_median_ms" in latency:
+        line += (
+            f"; {latency['frame_median_ms']:.1f} ms per frame (LiteRT, "
+            f"{latency['num_threads']} threads) vs the clip model's "
+            f"{latency['clip_float32_per_frame_ms']:.1f} ms per frame"
         )
     accuracy = entry.get("accuracy")
     if accuracy:

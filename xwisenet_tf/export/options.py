@@ -52,6 +52,14 @@ class ExportOptions:
         doc="Export a SavedModel (dynamic batch, signature ``serving_default``).",
     )
     tflite: bool = setting(False, "Export a TFLite model (static batch 1).")
+    stream: bool = setting(
+        False,
+        "Export the streaming step model of a causal checkpoint (--model=xwisenet-stream) as "
+        "TFLite: one frame and the state in, the probabilities so far and the new state out.",
+        doc="Export the step model of a causal checkpoint (`xwisenet_tf.streaming`) as TFLite "
+        "(``<name>_stream_<quantization>.tflite``; ``quantize`` applies), verified frame by "
+        "frame against Keras and timed per frame beside the clip model.",
+    )
     quantize: str = setting(
         "none",
         "TFLite quantization: none (float32), fp16 (float16 weights), dynamic (int8 weights), "
@@ -121,13 +129,22 @@ class ExportOptions:
         Raises:
             ExportError: one line naming the flag, the value and what was expected.
         """
-        if not self.saved_model and not self.tflite:
-            raise ExportError("nothing to export: pass --tflite and/or --saved_model")
+        if not self.saved_model and not self.tflite and not self.stream:
+            raise ExportError("nothing to export: pass --tflite, --saved_model and/or --stream")
         check_quantization(self.quantize, "quantize")
-        if self.quantize != "none" and not self.tflite:
+        if self.quantize != "none" and not self.tflite and not self.stream:
             raise ExportError(f"--quantize {self.quantize} applies to TFLite; add --tflite")
         if self.int8_io and self.quantize != "int8":
             raise ExportError(f"--int8_io needs --quantize int8; received {self.quantize!r}")
+        if self.int8_io and not self.tflite:
+            raise ExportError(
+                "--int8_io applies to --tflite; a --stream model keeps float32 inputs and "
+                "outputs (its state)"
+            )
+        if self.stream and self.include_preprocessing:
+            raise ExportError(
+                "--stream takes normalised float frames; drop --include_preprocessing"
+            )
         for name in ("num_frames", "image_size", "num_threads"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):

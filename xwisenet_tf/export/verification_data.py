@@ -100,7 +100,7 @@ class VerificationData:
         options = self.job.options
         self.verify_inputs = self._clips(self.verify_split, options.num_verify_clips)
         self.calibration_inputs = None
-        if options.tflite and options.quantize == "int8":
+        if (options.tflite or options.stream) and options.quantize == "int8":
             self.calibration_inputs = self._clips(
                 self.calibration_split, options.num_calibration_clips
             )

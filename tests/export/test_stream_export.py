@@ -1,0 +1,113 @@
+"""``export.py --stream``: the step model of a causal checkpoint as TFLite, verified frame by
+frame against Keras and against the clip model after each clip's last frame (issue 16)."""
+
+from __future__ import annotations
+
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from tests.export.conftest import CLIP, TINY
+from xwisenet_tf.export import ExportError, export_model
+from xwisenet_tf.tflite_runner import TFLiteRunner
+
+
+def _checkpoint(folder, data_dir, model: str) -> str:
+    from xwisenet_tf.data import MEAN_RGB, STD_RGB, read_manifest
+    from xwisenet_tf.models import get_model
+    from xwisenet_tf.training.metadata import write_metadata
+
+    classes = read_manifest(data_dir)["classes"]
+    keras.utils.set_random_seed(0)
+    path = os.path.join(folder, f"{model}.keras")
+    get_model(model, len(classes), input_shape=CLIP, **TINY).save(path)
+    write_metadata(
+        path,
+        {
+            "class_names": list(classes),
+            "input": {
+                "num_frames": CLIP[0],
+                "image_size": CLIP[1],
+                "frame_stride": 1,
+                "mean_rgb": list(MEAN_RGB),
+                "std_rgb": list(STD_RGB),
+            },
+            "model": model,
+        },
+    )
+    return path
+
+
+def test_stream_export_float_is_exact_and_timed_per_frame(synthetic_data, tmp_path):
+    checkpoint = _checkpoint(tmp_path, synthetic_data, "xwisenet-stream")
+    report = export_model(
+        checkpoint=checkpoint,
+        output_dir=str(tmp_path / "out"),
+        stream=True,
+        calibration_data=synthetic_data,
+        num_verify_clips=4,
+        latency_runs=3,
+        num_threads=2,
+    )
+    (name,) = report["last_run"]
+    assert name == "xwisenet-stream_stream_float32.tflite"
+    entry = report["exports"][name]
+    check = entry["verification"]
+    assert check["num_clips"] == 4 and check["top1_agreement"] == 1.0
+    assert check["max_abs_diff"] < 1e-4  # after the last frame: the clip model's scores
+    assert check["max_abs_diff_per_frame_vs_keras_step"] < 1e-4
+    assert entry["latency"]["frame_median_ms"] > 0
+    assert entry["latency"]["frames_per_clip"] == CLIP[0]
+    assert entry["states"]["stem_conv_state"] == [2, CLIP[1], CLIP[2], 3]
+    runner = TFLiteRunner(path=entry["path"])
+    signature = runner.interpreter.get_signature_list()["serving_default"]
+    assert "frame" in signature["inputs"] and "probabilities" in signature["outputs"]
+    assert set(signature["inputs"]) - {"frame"} == set(signature["outputs"]) - {"probabilities"}
+    assert os.path.isfile(entry["path"] + ".json")
+
+
+def test_stream_export_int8_runs_on_integer_kernels(synthetic_data, tmp_path):
+    checkpoint = _checkpoint(tmp_path, synthetic_data, "xwisenet-stream")
+    report = export_model(
+        checkpoint=checkpoint,
+        output_dir=str(tmp_path / "out"),
+        stream=True,
+        quantize="int8",
+        calibration_data=synthetic_data,
+        num_calibration_clips=4,
+        num_verify_clips=4,
+        latency_runs=3,
+        num_threads=2,
+    )
+    entry = report["exports"]["xwisenet-stream_stream_int8.tflite"]
+    assert entry["verification"]["max_abs_diff"] < 0.05  # random weights: near-uniform scores
+    assert "CONV_2D" in entry["ops"] and "DEQUANTIZE" in entry["ops"]
+    assert np.isfinite(entry["latency"]["frame_median_ms"])
+
+
+def test_stream_export_refuses_a_model_that_is_not_causal(synthetic_data, tmp_path):
+    checkpoint = _checkpoint(tmp_path, synthetic_data, "xwisenet")
+    with pytest.raises(ExportError, match="--stream: the model is not causal"):
+        export_model(
+            checkpoint=checkpoint,
+            output_dir=str(tmp_path / "out"),
+            stream=True,
+            calibration_data=synthetic_data,
+            num_verify_clips=2,
+        )
+
+
+@pytest.mark.parametrize(
+    "options,match",
+    [
+        ({"stream": True, "include_preprocessing": True}, "drop --include_preprocessing"),
+        ({"stream": True, "quantize": "int8", "int8_io": True}, "--int8_io applies to --tflite"),
+    ],
+)
+def test_stream_option_errors(options, match, tmp_path):
+    from xwisenet_tf.export import ExportOptions
+
+    with pytest.raises(ExportError, match=match):
+        ExportOptions(checkpoint=str(tmp_path), output_dir=str(tmp_path), **options).validate()
