@@ -3,7 +3,7 @@
 The checks of the prepared data (a training split, two classes or more), the preset's spec in
 JSON form, the clip format (sec. IV-B: 16 frames, 112x112, mean and std of the normalisation)
 with the stored frames' format, the optimizer steps of an epoch, and the ``"resolved"`` entry of
-``config.json`` that gathers them with the strategy and versions.
+``config.json`` that gathers them with the strategy, the dtype policy and the versions.
 """
 
 from __future__ import annotations
