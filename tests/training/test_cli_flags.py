@@ -240,7 +240,7 @@ def test_model_flags_are_options_of_the_presets():
             options.setdefault(field.name, field.default)
     for name, (kind, _) in cli.MODEL_FLAGS.items():
         assert name in options, name
-        expected = {tuple: "list", float: "float"}.get(type(options[name]), "str")
+        expected = {tuple: "list", float: "float", bool: "bool"}.get(type(options[name]), "str")
         assert kind == expected, name
 
 

@@ -101,6 +101,11 @@ def train_config(exp: Experiment, settings: RunSettings, model_dir: str) -> Trai
     )
 
 
+# Spec fields added after results were first recorded: left out at their default value, so
+# that results trained before the field existed keep their fingerprint.
+_LATER_SPEC_FIELDS = {"causal": False}
+
+
 def fingerprint(config) -> str:
     """What identifies a trained configuration: the resolved model spec and every training
     setting except the epoch count, paths and the device strategy."""
@@ -109,7 +114,12 @@ def fingerprint(config) -> str:
 
     spec = resolve_spec(config.model, **dict(config.model_overrides))
     identity = {k: v for k, v in config.to_dict().items() if k not in _NOT_IDENTITY}
-    identity["spec"] = [type(spec).__name__, json_safe(dataclasses.asdict(spec))]
+    fields = {
+        k: v
+        for k, v in dataclasses.asdict(spec).items()
+        if not (k in _LATER_SPEC_FIELDS and v == _LATER_SPEC_FIELDS[k])
+    }
+    identity["spec"] = [type(spec).__name__, json_safe(fields)]
     text = json.dumps(identity, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

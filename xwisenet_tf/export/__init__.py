@@ -24,12 +24,12 @@ import importlib
 
 _LAZY = {
     "ExportError": "errors",
-    "ExportOptions": "exporter",
+    "ExportOptions": "options",
     "export_model": "exporter",
     "load_checkpoint": "exporter",
     "read_report": "exporter",
     "REPORT_FILE": "exporter",
-    "QUANTIZATIONS": "tflite",
+    "QUANTIZATIONS": "options",
     "TFLiteModel": "tflite",
     "add_tflite_metadata": "xwisenet_tf.training.model_metadata",
     "convert_to_tflite": "tflite",

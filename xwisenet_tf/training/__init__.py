@@ -19,42 +19,40 @@ Public API::
 
 from __future__ import annotations
 
-from xwisenet_tf.training.checkpoint import load_checkpoint
-from xwisenet_tf.training.config import TrainConfig
-from xwisenet_tf.training.errors import TrainingError
-from xwisenet_tf.training.evaluation import evaluate, format_report, write_report
-from xwisenet_tf.training.metadata import read_metadata, write_metadata
-from xwisenet_tf.training.optimizer import (
-    AdamL2,
-    SparseCrossentropy,
-    compile_model,
-    compile_recipe,
-    make_optimizer,
-)
-from xwisenet_tf.training.recipe import TrainResult, train
-from xwisenet_tf.training.recipes import RECIPES
-from xwisenet_tf.training.relu_warmup import ReluWarmup
-from xwisenet_tf.training.schedules import WarmupCosine
-from xwisenet_tf.training.strategy import make_strategy
+import importlib
 
-__all__ = [
-    "RECIPES",
-    "AdamL2",
-    "ReluWarmup",
-    "SparseCrossentropy",
-    "TrainConfig",
-    "WarmupCosine",
-    "TrainResult",
-    "TrainingError",
-    "compile_model",
-    "compile_recipe",
-    "evaluate",
-    "format_report",
-    "load_checkpoint",
-    "make_optimizer",
-    "make_strategy",
-    "read_metadata",
-    "train",
-    "write_metadata",
-    "write_report",
-]
+# Names are imported on first use, so that `import xwisenet_tf.training.config` (train.py's
+# flags, the experiment runner's options) loads no TensorFlow.
+_LAZY = {
+    "load_checkpoint": "checkpoint",
+    "TrainConfig": "config",
+    "TrainingError": "errors",
+    "evaluate": "evaluation",
+    "format_report": "evaluation",
+    "write_report": "evaluation",
+    "read_metadata": "metadata",
+    "write_metadata": "metadata",
+    "AdamL2": "optimizer",
+    "SparseCrossentropy": "optimizer",
+    "compile_model": "optimizer",
+    "compile_recipe": "optimizer",
+    "make_optimizer": "optimizer",
+    "TrainResult": "recipe",
+    "train": "recipe",
+    "RECIPES": "recipes",
+    "ReluWarmup": "relu_warmup",
+    "WarmupCosine": "schedules",
+    "make_strategy": "strategy",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"xwisenet_tf.training.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'xwisenet_tf.training' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -33,6 +33,11 @@ MODEL_FLAGS = {  # in the order their options were always collected (a run's con
     "temporal_strides": ("list", "Temporal strides of stem pool and stages 2-4."),
     "width": ("float", "Width multiplier: 0.5 | 1.0 | 1.5 | 2.0 (XwiseNet)."),
     "dropout": ("float", "Dropout before the classifier."),
+    "causal": (
+        "bool",
+        "Causal temporal kernels (past frames only), so the model runs frame by frame "
+        "(xwisenet_tf.streaming; the xwisenet-stream preset is xwisenet with --causal).",
+    ),
 }
 
 
@@ -117,7 +122,7 @@ def model_overrides(flag_values) -> dict:
             raise TrainingError(f"--model_option {key} is given twice")
         options[key] = preset_option(flag_values.model, key, raw, f"model_option {key}")
     for name in MODEL_FLAGS:
-        raw = getattr(flag_values, name)
+        raw = getattr(flag_values, name, None)
         if raw is None or raw == []:  # unset (or an empty list: as unset, as before)
             continue
         if name in options:

@@ -15,6 +15,9 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from xwisenet_tf.data.clip_choices import MAX_COLOUR_JITTER
+from xwisenet_tf.data.clip_choices import TRAIN_CROP_NAMES as TRAIN_CROPS
+from xwisenet_tf.data.dataset_kinds import DATASETS
 from xwisenet_tf.data.synthetic_defaults import QUICK_START_MINUTES as QUICK_START_MINUTES
 from xwisenet_tf.settings import check_choices, documented, setting
 from xwisenet_tf.training.errors import TrainingError
@@ -24,10 +27,6 @@ CONFIG_FILE = "config.json"
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
 VALIDATIONS = ("auto", "split", "holdout", "none")
 WEIGHT_DECAY_MODES = ("l2", "decoupled", "decoupled_kernels")
-# The keys of `xwisenet_tf.data.pipeline.TRAIN_CROPS` (named here so that flags are checked
-# before TensorFlow loads; a test keeps the two equal).
-TRAIN_CROPS = ("corner_multiscale", "corner_large", "centre_multiscale", "centre", "corner")
-MAX_COLOUR_JITTER = 2.0  # `xwisenet_tf.data.pipeline.MAX_COLOUR_JITTER` (a test keeps them equal)
 # Defaults of fields left at None that depend on the dataset kind: the paper's clip size and a
 # long run for real data; for the embedded synthetic task (96x72 videos), a clip size and length
 # that train the paper's XwiseNet in about QUICK_START_MINUTES minutes on 2 CPU cores:
@@ -236,7 +235,7 @@ class TrainConfig:
                 f"holdout_fraction must be in (0, 1); received {self.holdout_fraction!r}"
             )
         kind = self.dataset.partition(":")[0]
-        if kind not in ("kth", "folder", "csv", "synthetic") or (
+        if kind not in DATASETS or (
             kind in ("folder", "csv") and not self.dataset.partition(":")[2]
         ):
             raise TrainingError(
