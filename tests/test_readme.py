@@ -22,6 +22,10 @@ SHRINK = {
     "input_shape=(16, 64, 64, 3)": "input_shape=(8, 32, 32, 3), width=0.5, stage_repeats=(1, 1, 1)",
     "image_size=64": "num_frames=8, image_size=32",
     "epochs, steps = 12, 60": "epochs, steps = 1, 2",
+    "causal=True, input_shape=(16, 112, 112, 3)": (
+        "causal=True, input_shape=(8, 32, 32, 3), width=0.5, stage_repeats=(1, 1, 1)"
+    ),
+    "num_frames=24)": "num_frames=4)",
 }
 
 
