@@ -56,6 +56,9 @@ def main(argv: list[str]) -> int:
 
     def run() -> None:
         cli.check_no_arguments(argv)
+        from xwisenet_tf.training.checkpoint import resolve_checkpoint
+
+        resolve_checkpoint(FLAGS.checkpoint, FLAGS.model_dir)  # checked before TensorFlow loads
         from xwisenet_tf.training.evaluation import format_report, run_evaluation
 
         report, json_path, png_path = run_evaluation(

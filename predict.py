@@ -92,16 +92,20 @@ def main(argv: list[str]) -> int:
     def run() -> int:
         from xwisenet_tf.errors import EXIT_OK, EXIT_PARTIAL, print_error
         from xwisenet_tf.files import write_json
+        from xwisenet_tf.prediction.clip_timeline import parse_fps
         from xwisenet_tf.prediction.inputs import split_outputs
-        from xwisenet_tf.prediction.predictor import format_prediction, parse_fps, predict
         from xwisenet_tf.training.checkpoint import resolve_checkpoint
         from xwisenet_tf.training.errors import TrainingError
 
+        # The arguments are checked before TensorFlow loads.
         inputs = list(FLAGS.input) + list(argv[1:])
         if not inputs:
             raise TrainingError("give a video file or folder with --input")
         json_outputs, video_outputs = split_outputs(FLAGS.output)
         checkpoint = resolve_checkpoint(FLAGS.checkpoint, FLAGS.model_dir)
+        fps = parse_fps(FLAGS.fps)
+        from xwisenet_tf.prediction.predictor import format_prediction, predict
+
         if FLAGS.stream:
             from xwisenet_tf.prediction.stream import format_stream, predict_stream
 
@@ -109,7 +113,7 @@ def main(argv: list[str]) -> int:
                 inputs,
                 checkpoint,
                 FLAGS.top_k,
-                fps=parse_fps(FLAGS.fps),
+                fps=fps,
                 pace=FLAGS.pace,
                 max_frames=FLAGS.max_frames,
                 annotate=video_outputs,
@@ -121,7 +125,7 @@ def main(argv: list[str]) -> int:
                 checkpoint,
                 FLAGS.top_k,
                 FLAGS.batch_size,
-                fps=parse_fps(FLAGS.fps),
+                fps=fps,
                 progress=FLAGS.progress,
                 annotate=video_outputs,
             )

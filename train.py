@@ -31,9 +31,10 @@ cli.define_train_flags()
 def main(argv: list[str]) -> int:
     def run() -> None:
         cli.check_no_arguments(argv)
+        config = cli.train_config(FLAGS).validate()  # checked before TensorFlow loads
         from xwisenet_tf.training import train
 
-        train(cli.train_config(FLAGS))
+        train(config)
 
     return cli.run(run)
 

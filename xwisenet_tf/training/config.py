@@ -197,10 +197,6 @@ class TrainConfig:
         Raises:
             TrainingError: naming the field, the value and what was expected.
         """
-        from xwisenet_tf.models import list_models
-
-        if self.model not in list_models():
-            raise TrainingError(f"unknown model {self.model!r}; expected one of {list_models()}")
         check_choices(self, TrainingError)  # recipe, crop, schedule, strategy... (their `choices`)
         for name in ("num_frames", "image_size", "frame_stride", "batch_size", "seed"):
             value = getattr(self, name)
@@ -244,6 +240,10 @@ class TrainConfig:
             )
         if self.lr_patience < 0:
             raise TrainingError(f"lr_patience must be >= 0; received {self.lr_patience!r}")
+        from xwisenet_tf.models import list_models  # last: the presets load Keras
+
+        if self.model not in list_models():
+            raise TrainingError(f"unknown model {self.model!r}; expected one of {list_models()}")
         return self
 
     def resolved(self) -> TrainConfig:
