@@ -13,24 +13,13 @@ Importing the package loads neither TensorFlow nor Keras: `data`, `layers`, `mod
 
 from __future__ import annotations
 
-import importlib
+from xwisenet_tf.lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = ("data", "layers", "models")
-_MODEL_FUNCTIONS = ("get_model", "list_models")
+_LAZY = {"get_model": "models", "list_models": "models"}
 
-
-def __getattr__(name: str):
-    if name in _SUBPACKAGES:
-        return importlib.import_module(f"xwisenet_tf.{name}")
-    if name in _MODEL_FUNCTIONS:
-        return getattr(importlib.import_module("xwisenet_tf.models"), name)
-    raise AttributeError(f"module 'xwisenet_tf' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | {*_SUBPACKAGES, *_MODEL_FUNCTIONS})
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, submodules=("data", "layers", "models"))
 
 
 def XwiseNet(num_classes: int, input_shape=(16, 112, 112, 3), **overrides):  # noqa: N802

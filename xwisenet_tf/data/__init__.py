@@ -19,10 +19,9 @@ synthetic-video generation stay light.
 
 from __future__ import annotations
 
-import importlib
-
 from xwisenet_tf.data.errors import DataError
 from xwisenet_tf.data.manifest import read_manifest
+from xwisenet_tf.lazy import lazy_attributes
 
 _LAZY = {
     "load": "pipeline",
@@ -43,12 +42,4 @@ _LAZY = {
 __all__ = ["DataError", "read_manifest", *_LAZY]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        module = importlib.import_module(f"xwisenet_tf.data.{_LAZY[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module 'xwisenet_tf.data' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

@@ -20,7 +20,7 @@ functions live in `xwisenet_tf.training.model_metadata` (prediction reads what e
 
 from __future__ import annotations
 
-import importlib
+from xwisenet_tf.lazy import lazy_attributes
 
 _LAZY = {
     "ExportError": "errors",
@@ -50,13 +50,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        where = _LAZY[name]
-        module = importlib.import_module(where if "." in where else f"xwisenet_tf.export.{where}")
-        return getattr(module, name)
-    raise AttributeError(f"module 'xwisenet_tf.export' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

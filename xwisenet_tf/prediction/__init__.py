@@ -26,7 +26,7 @@ Names are imported on first use, so ``import xwisenet_tf.prediction`` loads no T
 
 from __future__ import annotations
 
-import importlib
+from xwisenet_tf.lazy import lazy_attributes
 
 _LAZY = {
     "Predictor": "predictor",
@@ -51,12 +51,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        module = importlib.import_module(f"xwisenet_tf.prediction.{_LAZY[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module 'xwisenet_tf.prediction' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

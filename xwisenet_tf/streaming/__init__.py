@@ -9,7 +9,7 @@ Names resolve on first use, so `import xwisenet_tf.streaming` loads no TensorFlo
 
 from __future__ import annotations
 
-import importlib
+from xwisenet_tf.lazy import lazy_attributes
 
 _LAZY = {
     "FRAME": "step_model",
@@ -26,9 +26,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

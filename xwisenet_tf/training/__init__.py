@@ -19,7 +19,7 @@ Public API::
 
 from __future__ import annotations
 
-import importlib
+from xwisenet_tf.lazy import lazy_attributes
 
 # Names are imported on first use, so that `import xwisenet_tf.training.config` (train.py's
 # flags, the experiment runner's options) loads no TensorFlow.
@@ -48,11 +48,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"xwisenet_tf.training.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'xwisenet_tf.training' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
