@@ -1,11 +1,7 @@
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-import init_gradients  # noqa: E402
+from xwisenet_tf.bench import init_gradients
 
 
 def test_parse_variant():

@@ -1,25 +1,17 @@
-"""bench/convergence.py: variants parsed as TrainConfig fields, each trained for the same step
-budget with the test split measured along the way."""
+"""python -m xwisenet_tf.bench.convergence: variants parsed as TrainConfig fields, each trained
+for the same step budget with the test split measured along the way."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
 
-from tests.training.conftest import REPO, SYNTHETIC_OPTIONS
-
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("convergence", REPO / "bench" / "convergence.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.training.conftest import SYNTHETIC_OPTIONS
+from xwisenet_tf.bench import convergence as bench
 
 
 def test_parse_variant():
-    bench = _bench()
     assert bench.parse_variant(
         "fast:recipe=default,learning_rate=0.004,model.stage_repeats=1-2-1"
     ) == (
@@ -38,7 +30,6 @@ def test_parse_variant():
 
 
 def test_variants_side_by_side_on_one_budget(synthetic_data_dir, tmp_path):
-    bench = _bench()
     tiny = "model.width=0.5,model.stage_repeats=1-1-1,batch_size=4"
     output = tmp_path / "convergence.md"
     argv = [

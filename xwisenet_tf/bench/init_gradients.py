@@ -2,8 +2,9 @@
 first unit of stage 3 and the head convolution for one training batch, several model variants
 side by side (same batch, same seed).
 
-    python bench/init_gradients.py                                     # the variants below
-    python bench/init_gradients.py --variant paper: --variant linear:inner_activation=false
+    python -m xwisenet_tf.bench.init_gradients       # the variants below
+    python -m xwisenet_tf.bench.init_gradients --variant paper: \\
+        --variant linear:inner_activation=false
 
 A ratio stem / head of ~10^4 (the paper's X-Conv with He-initialised depthwise kernels) means the
 first layers get gradients four orders of magnitude larger than the last: BatchNorm after a
@@ -107,7 +108,10 @@ def _batch(args):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m xwisenet_tf.bench.init_gradients",
+        description=__doc__.split("\n\n")[0],
+    )
     parser.add_argument("--variant", action="append", help=f"default: {' '.join(DEFAULT_VARIANTS)}")
     parser.add_argument("--data_dir", help="prepared dataset (e.g. data_cache/synthetic-v3)")
     parser.add_argument("--batch_size", type=int, default=16)

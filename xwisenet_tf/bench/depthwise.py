@@ -1,11 +1,10 @@
 """Speed of the two DepthwiseConv3D implementations, side by side in one run.
 
-    python bench/depthwise.py [--shape 4,16,28,28,116] [--repeats 5]
+    python -m xwisenet_tf.bench.depthwise [--shape 4,16,28,28,116] [--repeats 5]
 
-Times a 1x3x3 spatial then 3x1x1 temporal depthwise conv (the depthwise part of an X-Conv,
-DESIGN.md section 2) forward and as a training step (forward + gradients), for
-`implementation="grouped"` (Conv3D with groups=C) and `"folded"` (2D depthwise on folded
-tensors), and prints the grouped/folded time ratios. The two are interleaved so that load from
+Times a 1x3x3 spatial then 3x1x1 temporal depthwise conv (the depthwise part of an X-Conv)
+forward and as a training step (forward + gradients), for `implementation="grouped"` (Conv3D
+with groups=C) and `"folded"` (2D depthwise on folded tensors), and prints the grouped/folded time ratios. The two are interleaved so that load from
 other processes hits both alike; the ratio is what to read, not the absolute times.
 """
 
@@ -54,7 +53,9 @@ def time_call(fn, x) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m xwisenet_tf.bench.depthwise", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--shape", default="4,16,28,28,116", help="batch,frames,height,width,C")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()

@@ -1,11 +1,11 @@
 """How fast does a recipe turn videos into a recognizer? Test video accuracy against training
 time and optimizer steps, for several training configurations side by side in one run.
 
-    python bench/convergence.py                                   # paper recipe vs default
-    python bench/convergence.py --steps 600 --eval_every 100 \\
+    python -m xwisenet_tf.bench.convergence          # paper recipe vs default
+    python -m xwisenet_tf.bench.convergence --steps 600 --eval_every 100 \\
         --variant paper:recipe=paper --variant default:recipe=default \\
         --variant no-smoothing:label_smoothing=0 --variant plateau:lr_schedule=plateau
-    python bench/convergence.py --dataset synthetic --output docs/convergence.md
+    python -m xwisenet_tf.bench.convergence --dataset synthetic --output docs/convergence.md
 
 Every variant is one `xwisenet_tf.training.train` run (the code ``train.py`` runs, nothing
 simplified) on the same prepared data, from the same seed, for the same budget of optimizer
@@ -187,7 +187,7 @@ def markdown(results: list[dict]) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python bench/convergence.py",
+        prog="python -m xwisenet_tf.bench.convergence",
         description="Test video accuracy vs training time and steps, several training "
         "configurations side by side (module docstring).",
     )

@@ -1,8 +1,8 @@
 """Is the input pipeline fast enough? Training clips/s of `xwisenet_tf.data.load` beside the
 clips/s of an XwiseNet training step, on this machine.
 
-    python bench/input_pipeline.py                     # synthetic data, converted on first use
-    python bench/input_pipeline.py --data=PREPARED_DIR # any prepared directory (e.g. KTH)
+    python -m xwisenet_tf.bench.input_pipeline       # synthetic data, converted on first use
+    python -m xwisenet_tf.bench.input_pipeline --data=PREPARED_DIR   # any prepared directory
 
 Both are measured one after the other with the same batch size, clip length and image size
 (defaults: the paper's 16 x 112 x 112). The ratio pipeline / model should be well above 1 (aim
@@ -62,7 +62,9 @@ def measure_model(num_classes: int, args) -> float:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m xwisenet_tf.bench.input_pipeline", description=__doc__.split("\n\n")[0]
+    )
     p.add_argument("--data", help="prepared directory; default: synthetic data in --data_dir")
     p.add_argument("--data_dir", default="data_cache", help="cache for the synthetic data")
     p.add_argument("--model", default="xwisenet")
