@@ -179,21 +179,13 @@ def measure_checkpoint(
         frame_stride: Step between sampled frames (as in training).
         reduce: Frame feature of a 5-D map (`frame_features`).
     """
-    from xwisenet_tf import data
     from xwisenet_tf.training import load_checkpoint
     from xwisenet_tf.training.evaluation import model_input
+    from xwisenet_tf.training.protocol import recognition_clips
 
     model = load_checkpoint(checkpoint)
     num_frames, image_size = model_input(model)
-    dataset = data.load(
-        data_dir,
-        split,
-        training=False,
-        batch_size=batch_size,
-        num_frames=num_frames,
-        image_size=image_size,
-        frame_stride=frame_stride,
-    )
+    dataset = recognition_clips(data_dir, split, num_frames, image_size, batch_size, frame_stride)
     if max_clips:
         dataset = dataset.unbatch().take(max_clips).batch(batch_size)
     result = measure_similarity(model, (clips for clips, _ in dataset), reduce)

@@ -93,21 +93,16 @@ def evaluation_clips(
     Raises:
         ExportError: ``num_clips < 1``, or the split cannot be read.
     """
-    from xwisenet_tf.data import DataError, count_eval_clips, load
+    from xwisenet_tf.data import DataError, count_eval_clips
+    from xwisenet_tf.training.protocol import recognition_clips
 
     if not isinstance(num_clips, int) or num_clips < 1:
         raise ExportError(f"the number of clips must be a positive integer; received {num_clips!r}")
     try:
         total = count_eval_clips(data_dir, split, num_frames, frame_stride)
         stride = max(1, min(total // num_clips, MAX_STRIDE))
-        dataset = load(
-            data_dir,
-            split,
-            training=False,
-            batch_size=1,
-            num_frames=num_frames,
-            image_size=image_size,
-            frame_stride=frame_stride,
+        dataset = recognition_clips(
+            data_dir, split, num_frames, image_size, 1, frame_stride
         ).unbatch()
         dataset = dataset.shard(stride, 0).take(num_clips)
         clips, labels = [], []

@@ -131,29 +131,24 @@ def video_accuracy(
     Returns:
         ``video_accuracy``, ``clip_accuracy``, ``num_videos``, ``num_clips``, ``split``.
     """
-    from xwisenet_tf.data import load, read_manifest
+    from xwisenet_tf.data import read_manifest
     from xwisenet_tf.training.evaluation import protocol_report
+    from xwisenet_tf.training.protocol import score_split
 
-    dataset = load(
+    scores, labels, videos = score_split(
+        (lambda clips: predict(transform(clips))) if transform else predict,
         data_dir,
         split,
-        training=False,
-        batch_size=batch_size,
-        num_frames=num_frames,
-        image_size=image_size,
-        frame_stride=frame_stride,
-        with_video_id=True,
+        num_frames,
+        image_size,
+        batch_size,
+        frame_stride,
     )
-    scores, labels, videos = [], [], []
-    for clips, label, video in dataset.as_numpy_iterator():
-        scores.append(predict(transform(clips) if transform else clips))
-        labels.append(label)
-        videos.append(video)
     manifest = read_manifest(data_dir)
     report = protocol_report(
-        np.concatenate(scores),
-        np.concatenate(labels),
-        np.concatenate(videos),
+        scores,
+        labels,
+        videos,
         manifest["splits"][split]["videos"],
         list(manifest["classes"]),
     )

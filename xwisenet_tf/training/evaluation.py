@@ -15,7 +15,6 @@ after the last full clip as one more, loop-padded clip that it leaves out of the
 
 from __future__ import annotations
 
-import math
 import os
 from typing import Any
 
@@ -28,6 +27,7 @@ from xwisenet_tf.training.checkpoint import (  # noqa: F401 - documented here to
     resolve_checkpoint,
 )
 from xwisenet_tf.training.errors import TrainingError
+from xwisenet_tf.training.protocol import score_split
 from xwisenet_tf.training.report import (  # noqa: F401 - the report's functions, documented here
     PROTOCOL,
     format_report,
@@ -156,55 +156,23 @@ def split_clip_scores(
         progress: Show a progress bar.
 
     Returns:
-        ``(scores, labels, video_index)``: ``(clips, classes)`` float64 scores, ``(clips,)``
-        labels and ``(clips,)`` indices into the split's manifest ``videos``; a video's clips
-        are consecutive and in timeline order.
+        `score_split`'s ``(scores, labels, video_index)`` of the model's compiled call;
+        ``(0, classes)`` scores for no clip.
 
     Raises:
         TrainingError: the split yields another number of clips than its manifest implies.
     """
-    data_dir = os.fspath(data_dir)
-    num_frames, image_size = model_input(model)
-    dataset = data.load(
-        data_dir,
-        split,
-        training=False,
-        batch_size=batch_size,
-        num_frames=num_frames,
-        image_size=image_size,
-        frame_stride=frame_stride,
-        with_video_id=True,
-    )
-    expected = data.count_eval_clips(data_dir, split, num_frames, frame_stride)
-    scores, labels, ids = _predict_clips(model, dataset, math.ceil(expected / batch_size), progress)
-    if len(scores) != expected:
-        raise TrainingError(
-            f"{data_dir}: split '{split}' yielded {len(scores)} clips; the manifest implies "
-            f"{expected}"
-        )
-    return scores, labels, ids
-
-
-def _predict_clips(model, dataset, steps: int, progress: bool):
     import tensorflow as tf
-    from tqdm.auto import tqdm
 
+    num_frames, image_size = model_input(model)
     spec = tf.TensorSpec([None, *model.inputs[0].shape[1:]], tf.float32)
-
-    @tf.function(input_signature=[spec])
-    def forward(clips):
-        return model(clips, training=False)
-
-    scores, labels, ids = [], [], []
-    for clips, label, video_id in tqdm(
-        dataset, total=steps, desc="Evaluating", unit="batch", disable=not progress
-    ):
-        scores.append(np.asarray(forward(clips), np.float64))
-        labels.append(label.numpy())
-        ids.append(video_id.numpy())
-    if not scores:
-        return np.zeros((0, model.outputs[0].shape[-1])), np.zeros(0, int), np.zeros(0, int)
-    return np.concatenate(scores), np.concatenate(labels), np.concatenate(ids)
+    forward = tf.function(lambda clips: model(clips, training=False), input_signature=[spec])
+    scores, labels, ids = score_split(
+        forward, data_dir, split, num_frames, image_size, batch_size, frame_stride, progress
+    )
+    if not len(scores):
+        scores = np.zeros((0, model.outputs[0].shape[-1]))
+    return scores, labels, ids
 
 
 def protocol_report(
