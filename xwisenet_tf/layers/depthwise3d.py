@@ -28,7 +28,7 @@ class DepthwiseConv3D(Conv3DBase):
       is a 2D `depthwise_conv`; a pure temporal kernel folds H x W into one axis and runs one
       `d x 1` 2D depthwise conv. Fast on CPU and converts to TFLite `DEPTHWISE_CONV_2D`.
     - `"grouped"`: the literal `Conv3D(groups=channels)`, kept as the reference. It is ~90x
-      slower on CPU (`bench/depthwise.py`) and does not convert to TFLite.
+      slower on CPU (`python -m xwisenet_tf.bench.depthwise`) and does not convert to TFLite.
 
     Args:
         kernel_size: int or (d, kh, kw).

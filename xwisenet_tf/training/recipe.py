@@ -74,7 +74,7 @@ from xwisenet_tf.training.strategy import (
 )
 
 # Imported from here by other modules: `json_safe` (experiments/configurations.py) and
-# `train_step_count` (bench/convergence.py). `_callbacks` is what `train` calls, so that a test
+# `train_step_count` (xwisenet_tf.bench.convergence). `_callbacks` is what `train` calls, so that a test
 # can wrap it (tests/experiments/test_runner.py).
 __all__ = ["TrainResult", "json_safe", "train", "train_step_count"]
 _callbacks = fit_callbacks
