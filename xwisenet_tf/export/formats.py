@@ -8,6 +8,7 @@ entry is what ``export_report.json`` records of the file (`xwisenet_tf.export.ex
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -54,6 +55,29 @@ def model_metadata(job: ExportJob, extra: dict) -> dict:
 
 def _write_sidecar(path: str, data: dict) -> None:
     files.write_json(f"{path}.json", data)
+
+
+def write_tflite(
+    path: str,
+    content: bytes,
+    metadata: dict,
+    entry: dict,
+    job: ExportJob,
+    data: VerificationData,
+    predict_clip: Callable[[np.ndarray], np.ndarray],
+) -> tuple[str, dict]:
+    """Writes a verified TFLite export and its sidecar, after adding to its report ``entry``
+    the clip and video accuracy (sec. IV-C) of ``predict_clip`` (one clip -> its scores) when
+    ``--evaluate_accuracy`` asks for it.
+
+    Returns:
+        ``(file name, entry)``, as every exporter.
+    """
+    if job.options.evaluate_accuracy:
+        entry["accuracy"] = data.accuracy(lambda batch: np.stack([predict_clip(x) for x in batch]))
+    files.write_bytes(path, content)
+    _write_sidecar(path, metadata)
+    return os.path.basename(path), entry
 
 
 def _tensor_info(detail: dict, signature_name: str) -> dict:
@@ -193,12 +217,4 @@ def export_tflite_file(job: ExportJob, data: VerificationData) -> tuple[str, dic
             "num_clips": int(len(data.calibration_inputs)),
             "pipeline": "evaluation (centre crop, non-overlapping clips)",
         }
-    if options.evaluate_accuracy:
-
-        def predict(batch):
-            return np.stack([runner(x) for x in batch])
-
-        entry["accuracy"] = data.accuracy(predict)
-    files.write_bytes(path, content)
-    _write_sidecar(path, metadata)
-    return name, entry
+    return write_tflite(path, content, metadata, entry, job, data, runner)

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from xwisenet_tf import files
 from xwisenet_tf.export.errors import ExportError
 
 if TYPE_CHECKING:
@@ -107,7 +106,7 @@ def export_stream_tflite_file(job: ExportJob, data: VerificationData) -> tuple[s
     model), compared frame by frame with the Keras step model and, after the last frame of
     each verification clip, with the Keras clip model; latency per frame beside the float clip
     model's latency divided by its frames, measured in the same run."""
-    from xwisenet_tf.export.formats import FILE_TAGS, REFERENCE, _write_sidecar, model_metadata
+    from xwisenet_tf.export.formats import FILE_TAGS, REFERENCE, model_metadata, write_tflite
     from xwisenet_tf.export.tflite import convert_to_tflite, tflite_op_names
     from xwisenet_tf.export.verify import compare_outputs, median_latency_ms
     from xwisenet_tf.streaming import NotCausalError, build_step_model
@@ -171,19 +170,12 @@ def export_stream_tflite_file(job: ExportJob, data: VerificationData) -> tuple[s
         "verification": verification,
         "latency": latency,
     }
-    if options.evaluate_accuracy:
 
-        def last_probabilities(clip):
-            *_, (_, outputs) = step.stream(tflite_step, clip)
-            return outputs["probabilities"][0]
+    def last_probabilities(clip):
+        *_, (_, outputs) = step.stream(tflite_step, clip)
+        return outputs["probabilities"][0]
 
-        def predict(batch):
-            return np.stack([last_probabilities(clip) for clip in batch])
-
-        entry["accuracy"] = data.accuracy(predict)
-    files.write_bytes(path, content)
-    _write_sidecar(path, metadata)
-    return name, entry
+    return write_tflite(path, content, metadata, entry, job, data, last_probabilities)
 
 
 def _frame_latency(runner, step, job, data, options, convert_to_tflite, median_latency_ms):
