@@ -246,27 +246,40 @@ def iter_frames(
         stream.thread_type = "AUTO"
         source_rate = _nominal_rate(stream) or as_rate(DEFAULT_FPS)
         timeline: Timeline[av.VideoFrame] = Timeline(rate or source_rate, source_rate)
-        time_base = stream.time_base
         to_rgb = _Converter(short_side)
-        try:
-            for frame in container.decode(stream):
-                time = frame.pts * time_base if frame.pts is not None and time_base else None
-                for index, held in timeline.push(time, frame):
-                    if end is not None and index >= end:
-                        return
-                    if index >= start:
-                        yield index, to_rgb(held)
-            for index, held in timeline.finish():
+        for frame, time in timestamped_frames(path, container, stream):
+            for index, held in timeline.push(time, frame):
                 if end is not None and index >= end:
                     return
                 if index >= start:
                     yield index, to_rgb(held)
-        except av.error.FFmpegError as e:
-            raise DataError(
-                f"{path}: decoding failed after {timeline.num_frames} frames ({e}); "
-                "the file is truncated or corrupt"
-            ) from e
+        for index, held in timeline.finish():
+            if end is not None and index >= end:
+                return
+            if index >= start:
+                yield index, to_rgb(held)
         _check_complete(path, container, stream, timeline)
+
+
+def timestamped_frames(
+    path: str, container: av.container.InputContainer, stream
+) -> Iterator[tuple[av.VideoFrame, Fraction | None]]:
+    """The frames of ``stream`` in decoding order, each with its presentation time in seconds
+    (``None`` for a frame without timestamp).
+
+    Raises:
+        DataError: FFmpeg fails part way, naming ``path`` and the frames decoded before.
+    """
+    count = 0
+    try:
+        for frame in container.decode(stream):
+            count += 1
+            stamped = frame.pts is not None and stream.time_base
+            yield frame, frame.pts * stream.time_base if stamped else None
+    except av.error.FFmpegError as e:
+        raise DataError(
+            f"{path}: decoding failed after {count} frames ({e}); the file is truncated or corrupt"
+        ) from e
 
 
 class _Converter:

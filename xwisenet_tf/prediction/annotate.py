@@ -31,7 +31,13 @@ from typing import TYPE_CHECKING, Any
 import av
 import numpy as np
 
-from xwisenet_tf.data.decode import DEFAULT_FPS, _nominal_rate, _quarter_turns, probe_video
+from xwisenet_tf.data.decode import (
+    DEFAULT_FPS,
+    _nominal_rate,
+    _quarter_turns,
+    probe_video,
+    timestamped_frames,
+)
 from xwisenet_tf.data.errors import DataError
 from xwisenet_tf.prediction.overlay import TOP_K, Overlay
 from xwisenet_tf.prediction.video_writer import (
@@ -158,24 +164,15 @@ def _decoded_frames(path: str) -> Iterator[tuple[av.VideoFrame, float]]:
         stream.thread_type = "AUTO"
         interval = 1 / (_nominal_rate(stream) or Fraction(DEFAULT_FPS))
         origin = previous = None
-        count = 0
-        try:
-            for frame in container.decode(stream):
-                if frame.pts is not None and stream.time_base:
-                    stamp = frame.pts * stream.time_base
-                    origin = stamp if origin is None else origin
-                    time = stamp - origin
-                else:
-                    time = Fraction(0) if previous is None else previous + interval
-                time = time if previous is None else max(time, previous)
-                previous = time
-                count += 1
-                yield frame, float(time)
-        except av.error.FFmpegError as e:
-            raise DataError(
-                f"{path}: decoding failed after {count} frames ({e}); the file is truncated or "
-                "corrupt"
-            ) from e
+        for frame, stamp in timestamped_frames(path, container, stream):
+            if stamp is not None:
+                origin = stamp if origin is None else origin
+                time = stamp - origin
+            else:
+                time = Fraction(0) if previous is None else previous + interval
+            time = time if previous is None else max(time, previous)
+            previous = time
+            yield frame, float(time)
 
 
 def annotate_video(
