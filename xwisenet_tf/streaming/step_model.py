@@ -98,7 +98,11 @@ class StepModel:
 
 
 def build_step_model(clip_model: keras.Model) -> StepModel:
-    """The step model of a causal clip model, sharing its weights (copied).
+    """The step model of a causal clip model, with a copy of its weights.
+
+    The clip model's graph is run once on a one-frame symbolic input through Keras' functional
+    graph runner (`_run_through_graph`, what `keras.models.clone_model` uses), each layer
+    replaced by its streaming form; the tests of `tests/streaming` pin the result.
 
     Raises:
         NotCausalError: naming the first layer that looks at a future frame, strides in time
@@ -107,7 +111,7 @@ def build_step_model(clip_model: keras.Model) -> StepModel:
     if not isinstance(clip_model, keras.Model) or not hasattr(clip_model, "_run_through_graph"):
         raise NotCausalError("a streaming model is built from a functional Keras model")
     _check_causal(clip_model)
-    frames, height, width, channels = clip_model.input_shape[1:]
+    _, height, width, channels = clip_model.input_shape[1:]
     frame = keras.Input(shape=(height, width, channels), name=FRAME)
     wiring = _StepWiring()
     clip = ops.expand_dims(frame, 1)  # one frame as a one-frame clip
