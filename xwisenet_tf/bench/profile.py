@@ -370,16 +370,10 @@ def markdown(result: dict) -> str:
 
 
 def write(result: dict, out_dir: str) -> list[str]:
-    from xwisenet_tf.files import write_json
+    from xwisenet_tf.bench.report import write_result
 
-    md = os.path.join(out_dir, "profile.md")
-    with open(md, "w") as f:
-        command = result.get("command")
-        f.write("# Where XwiseNet's time goes\n\n")
-        if command:
-            f.write(f"```\n{command}\n```\n\n")
-        f.write(markdown(result))
-    return [write_json(os.path.join(out_dir, "profile.json"), result), md]
+    title = "Where XwiseNet's time goes"
+    return write_result(result, out_dir, "profile", title, markdown(result))
 
 
 def main_json(result: dict) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from xwisenet_tf.bench.cases import VARIANT_TITLES
 
 
@@ -210,6 +212,24 @@ def write_markdown(result: dict, path: str, title: str = "XwiseNet speed benchma
     with open(path, "w") as f:
         f.write("\n".join(header) + markdown(result))
     return path
+
+
+def write_result(result: dict, out_dir: str, name: str, title: str, text: str) -> list[str]:
+    """``<name>.md`` (``# title``, the command that ran as a code block, then ``text``) and
+    ``<name>.json`` (``result``) in ``out_dir``.
+
+    Returns:
+        ``[json path, md path]``.
+    """
+    from xwisenet_tf.files import write_json
+
+    md = os.path.join(out_dir, f"{name}.md")
+    with open(md, "w") as f:
+        f.write(f"# {title}\n\n")
+        if result.get("command"):
+            f.write(f"```\n{result['command']}\n```\n\n")
+        f.write(text)
+    return [write_json(os.path.join(out_dir, f"{name}.json"), result), md]
 
 
 _MARKERS = {"resnet3d-18": "o", "resnet3d-34": "^", "resnet3d-50": "*"}

@@ -159,15 +159,9 @@ def markdown(result: dict) -> str:
 
 
 def write(result: dict, out_dir: str) -> list[str]:
-    from xwisenet_tf.files import write_json
+    from xwisenet_tf.bench.report import write_result
 
-    md = os.path.join(out_dir, "runtime.md")
-    with open(md, "w") as f:
-        f.write("# Runtime settings\n\n")
-        if result.get("command"):
-            f.write(f"```\n{result['command']}\n```\n\n")
-        f.write(markdown(result))
-    return [write_json(os.path.join(out_dir, "runtime.json"), result), md]
+    return write_result(result, out_dir, "runtime", "Runtime settings", markdown(result))
 
 
 if __name__ == "__main__":

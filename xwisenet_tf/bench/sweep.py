@@ -237,16 +237,7 @@ def plot(result: dict, path: str) -> str:
 
 
 def write(result: dict, out_dir: str) -> list[str]:
-    from xwisenet_tf.files import write_json
+    from xwisenet_tf.bench.report import write_result
 
-    md = os.path.join(out_dir, "sweep.md")
-    with open(md, "w") as f:
-        f.write("# XwiseNet scaling sweep\n\n")
-        if result.get("command"):
-            f.write(f"```\n{result['command']}\n```\n\n")
-        f.write(markdown(result))
-    return [
-        write_json(os.path.join(out_dir, "sweep.json"), result),
-        md,
-        plot(result, os.path.join(out_dir, "sweep.png")),
-    ]
+    paths = write_result(result, out_dir, "sweep", "XwiseNet scaling sweep", markdown(result))
+    return [*paths, plot(result, os.path.join(out_dir, "sweep.png"))]
