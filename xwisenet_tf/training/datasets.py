@@ -249,14 +249,3 @@ def load_videos(
         ds = ds.repeat()
     ds = ds.map(decode, num_parallel_calls=autotune, deterministic=True)
     return ds.batch(batch_size).prefetch(autotune)
-
-
-def count_clips(manifest: dict, split: str, num_frames: int, frame_stride: int, ids=None) -> int:
-    """Evaluation clips of a split (optionally only of the videos ``ids``)."""
-    span = num_frames * frame_stride
-    wanted = None if ids is None else set(ids)
-    return sum(
-        max(1, v["num_frames"] // span)
-        for v in manifest["splits"][split]["videos"]
-        if wanted is None or v["id"] in wanted
-    )
