@@ -57,14 +57,8 @@ class StreamPredictor:
         self.jpeg_quality = int(meta.get("jpeg_quality") or 90)
         self.fps = trained_fps(metadata)
         self.image_size = self.recognizer.frame_shape[0]
-        self.class_names = self.recognizer.class_names or [
-            f"class_{i}" for i in range(self._num_classes())
-        ]
-
-    def _num_classes(self) -> int:
-        probabilities = self.recognizer.push(np.zeros(self.recognizer.frame_shape, np.uint8))
-        self.recognizer.reset()
-        return len(probabilities)
+        # From the metadata, or class_0... (`checkpoint.class_names`).
+        self.class_names = list(self.recognizer.class_names)
 
     def stream_video(
         self,
