@@ -149,6 +149,17 @@ def cmd_run(args, argv) -> dict:
     return result
 
 
+def _publish(module, result: dict, args, argv) -> dict:
+    """Records the command line in ``result``, writes it with ``module.write`` into
+    ``--out_dir`` and prints its Markdown (``module.markdown``)."""
+    result["command"] = _command_line(argv)
+    os.makedirs(args.out_dir, exist_ok=True)
+    paths = module.write(result, args.out_dir)
+    print(module.markdown(result))
+    _log("wrote " + ", ".join(paths))
+    return result
+
+
 def cmd_sweep(args, argv) -> dict:
     from xwisenet_tf.bench import sweep
 
@@ -158,12 +169,7 @@ def cmd_sweep(args, argv) -> dict:
     if args.quick:
         frames, sizes = frames[:2], sizes[:2]
     result = sweep.run_sweep(args.sweep_models.split(","), settings, frames, sizes, log=_log)
-    result["command"] = _command_line(argv)
-    os.makedirs(args.out_dir, exist_ok=True)
-    paths = sweep.write(result, args.out_dir)
-    print(sweep.markdown(result))
-    _log("wrote " + ", ".join(paths))
-    return result
+    return _publish(sweep, result, args, argv)
 
 
 def cmd_profile(args, argv) -> dict:
@@ -172,12 +178,7 @@ def cmd_profile(args, argv) -> dict:
     settings = _settings(args)
     steps = args.profile_steps or (2 if args.quick else 3)
     result = profile.run_profile(args.profile_models.split(","), settings, steps=steps, log=_log)
-    result["command"] = _command_line(argv)
-    os.makedirs(args.out_dir, exist_ok=True)
-    paths = profile.write(result, args.out_dir)
-    print(profile.markdown(result))
-    _log("wrote " + ", ".join(paths))
-    return result
+    return _publish(profile, result, args, argv)
 
 
 def cmd_runtime(args, argv) -> dict:
@@ -187,12 +188,7 @@ def cmd_runtime(args, argv) -> dict:
     result = runtime.run_runtime(
         configs, _settings(args), reference=args.reference, repeats=args.runtime_repeats, log=_log
     )
-    result["command"] = _command_line(argv)
-    os.makedirs(args.out_dir, exist_ok=True)
-    paths = runtime.write(result, args.out_dir)
-    print(runtime.markdown(result))
-    _log("wrote " + ", ".join(paths))
-    return result
+    return _publish(runtime, result, args, argv)
 
 
 def main(argv: list[str] | None = None) -> int:
