@@ -1,17 +1,22 @@
-"""Model presets and builders: XwiseNet and the 3D-ResNets of the paper's comparisons."""
+"""Model presets and builders: XwiseNet and the 3D-ResNets of the paper's comparisons.
 
-from xwisenet_tf.models.factory import get_model, list_models
-from xwisenet_tf.models.presets import PRESETS, ResNet3DSpec, XwiseNetSpec, resolve_spec
-from xwisenet_tf.models.resnet3d import build_resnet3d
-from xwisenet_tf.models.xwisenet import build_xwisenet
+Names resolve on first use (`xwisenet_tf.lazy`): `xwisenet_tf.models.presets` (the presets as
+data) loads no Keras.
+"""
 
-__all__ = [
-    "PRESETS",
-    "ResNet3DSpec",
-    "XwiseNetSpec",
-    "build_resnet3d",
-    "build_xwisenet",
-    "get_model",
-    "list_models",
-    "resolve_spec",
-]
+from xwisenet_tf.lazy import lazy_attributes
+
+_LAZY = {
+    "PRESETS": "presets",
+    "ResNet3DSpec": "presets",
+    "XwiseNetSpec": "presets",
+    "build_resnet3d": "resnet3d",
+    "build_xwisenet": "xwisenet",
+    "get_model": "factory",
+    "list_models": "factory",
+    "resolve_spec": "presets",
+}
+
+__all__ = sorted(_LAZY)
+
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

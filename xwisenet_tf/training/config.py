@@ -240,10 +240,10 @@ class TrainConfig:
             )
         if self.lr_patience < 0:
             raise TrainingError(f"lr_patience must be >= 0; received {self.lr_patience!r}")
-        from xwisenet_tf.models import list_models  # last: the presets load Keras
+        from xwisenet_tf.models.presets import PRESETS
 
-        if self.model not in list_models():
-            raise TrainingError(f"unknown model {self.model!r}; expected one of {list_models()}")
+        if self.model not in PRESETS:
+            raise TrainingError(f"unknown model {self.model!r}; expected one of {list(PRESETS)}")
         return self
 
     def resolved(self) -> TrainConfig:
