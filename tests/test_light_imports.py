@@ -34,6 +34,14 @@ def _loaded_after(code: str) -> list[str]:
         "import xwisenet_tf.prediction; xwisenet_tf.prediction.__all__",
         "from xwisenet_tf.prediction import annotate_video, Overlay, VideoWriter",
         "import xwisenet_tf; xwisenet_tf.data.read_manifest; xwisenet_tf.__version__",
+        "import xwisenet_tf.streaming, xwisenet_tf.training, xwisenet_tf.export",
+        # train.py checks its flags (the preset name too) before TensorFlow loads.
+        """
+        from xwisenet_tf.models.presets import PRESETS
+        from xwisenet_tf.training.config import TrainConfig
+        TrainConfig(model="xwisenet-stream").validate()
+        assert "xwisenet-stream" in PRESETS
+        """,
         """
         from xwisenet_tf.data import prepare
         try:
