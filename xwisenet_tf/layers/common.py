@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from xwisenet_tf.layer_options import check_choice
+
 
 def normalize_triple(value: int | Iterable[int], name: str) -> tuple[int, int, int]:
     """Returns `value` as a (time, height, width) triple of positive ints.
@@ -36,13 +38,6 @@ def normalize_triple(value: int | Iterable[int], name: str) -> tuple[int, int, i
             f"width). Received: {name}={value!r}"
         )
     return triple  # type: ignore[return-value]
-
-
-def check_choice(value, allowed: Sequence, name: str):
-    """Returns `value` if it is one of `allowed`, else raises a ValueError naming all three."""
-    if value not in allowed:
-        raise ValueError(f"`{name}` must be one of {list(allowed)}. Received: {name}={value!r}")
-    return value
 
 
 TF_PADDINGS = ("same", "valid")

@@ -9,12 +9,10 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from xwisenet_tf.layers.common import check_choice, require_static
+from xwisenet_tf.layer_options import BLOCKS, CONTEXT_POOLINGS, check_choice
+from xwisenet_tf.layers.common import require_static
 from xwisenet_tf.layers.conv3d import FoldedConv3D
 from xwisenet_tf.layers.layer_norm import ChannelLayerNorm
-
-BLOCKS = (None, "ss", "gc", "se", "cbam")
-CONTEXT_POOLINGS = ("channel", "temporal", "channel_temporal")
 
 
 def _bottleneck_channels(channels: int, reduction: int) -> int:

@@ -19,18 +19,21 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from xwisenet_tf.layer_options import (
+    CONV_TYPES,
+    DEPTHWISE_INITS,
+    IMPLEMENTATIONS,
+    INNER_ACTIVATIONS,
+    TEMPORAL_INITS,
+    check_choice,
+)
 from xwisenet_tf.layers.batch_norm import BatchNorm
-from xwisenet_tf.layers.common import check_choice, check_padding, normalize_triple, require_static
+from xwisenet_tf.layers.common import check_padding, normalize_triple, require_static
 from xwisenet_tf.layers.complexity import layer_macs
 from xwisenet_tf.layers.conv3d import FoldedConv3D
 from xwisenet_tf.layers.depthwise3d import DepthwiseConv3D
 from xwisenet_tf.layers.initializers import CentredDepthwise, CentreTapIdentity
 
-CONV_TYPES = ("traditional", "st", "dw", "xwise")
-IMPLEMENTATIONS = ("folded", "reference")
-TEMPORAL_INITS = ("he", "identity")
-DEPTHWISE_INITS = ("he", "centred")
-INNER_ACTIVATIONS = (True, "first", False)
 BN_MOMENTUM = 0.9
 BN_EPSILON = 1e-5
 

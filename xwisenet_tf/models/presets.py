@@ -1,13 +1,24 @@
 """Architectures as data: the presets and the specs the model builders turn into layers.
 
-Imports no Keras: the layers' option values, which a spec is checked against, load on
-`validate`, so that a preset name can be checked (``train.py --model``) before TensorFlow loads.
+Imports no Keras (the layers' option values are `xwisenet_tf.layer_options`), so that a preset
+and its options are checked (``train.py --model``, ``--model_option``) before TensorFlow loads.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+
+from xwisenet_tf.layer_options import (
+    BLOCKS,
+    CONTEXT_POOLINGS,
+    CONV_TYPES,
+    DEPTHWISE_INITS,
+    IMPLEMENTATIONS,
+    INNER_ACTIVATIONS,
+    TEMPORAL_INITS,
+    check_choice,
+)
 
 # XwiseNet = 3D ShuffleNet V2 (Efficient-3DCNNs) with X-Conv units (paper sec. III-C, Fig. 1(d)).
 # Stages use ShuffleNet V2's numbering: stage 1 is the stem (conv + max pool), stages 2-4 hold
@@ -88,16 +99,6 @@ class XwiseNetSpec:
     causal: bool = False
 
     def validate(self) -> XwiseNetSpec:
-        from xwisenet_tf.layers.common import check_choice
-        from xwisenet_tf.layers.context_blocks import BLOCKS, CONTEXT_POOLINGS
-        from xwisenet_tf.layers.conv_variants import (
-            CONV_TYPES,
-            DEPTHWISE_INITS,
-            IMPLEMENTATIONS,
-            INNER_ACTIVATIONS,
-            TEMPORAL_INITS,
-        )
-
         check_choice(self.width, tuple(STAGE_CHANNELS), "width")
         check_choice(self.conv_type, CONV_TYPES, "conv_type")
         check_choice(self.block, BLOCKS, "block")
@@ -154,9 +155,6 @@ class ResNet3DSpec:
     padding: str = "symmetric"
 
     def validate(self) -> ResNet3DSpec:
-        from xwisenet_tf.layers.common import check_choice
-        from xwisenet_tf.layers.conv_variants import CONV_TYPES, IMPLEMENTATIONS
-
         check_choice(self.depth, tuple(RESNET_LAYOUTS), "depth")
         check_choice(self.conv_type, CONV_TYPES, "conv_type")
         check_choice(self.shortcut, SHORTCUTS, "shortcut")
@@ -234,8 +232,6 @@ def resolve_spec(name: str, **overrides) -> XwiseNetSpec | ResNet3DSpec:
     Raises:
         ValueError: for an unknown preset, an override the preset does not have, or a bad value.
     """
-    from xwisenet_tf.layers.common import check_choice
-
     check_choice(name, tuple(PRESETS), "name")
     spec = PRESETS[name]
     fields = [f.name for f in dataclasses.fields(spec)]

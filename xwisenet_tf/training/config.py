@@ -240,10 +240,14 @@ class TrainConfig:
             )
         if self.lr_patience < 0:
             raise TrainingError(f"lr_patience must be >= 0; received {self.lr_patience!r}")
-        from xwisenet_tf.models.presets import PRESETS
+        from xwisenet_tf.models.presets import PRESETS, resolve_spec
 
         if self.model not in PRESETS:
             raise TrainingError(f"unknown model {self.model!r}; expected one of {list(PRESETS)}")
+        try:
+            resolve_spec(self.model, **dict(self.model_overrides))
+        except ValueError as e:
+            raise TrainingError(f"model {self.model!r}: {e}") from e
         return self
 
     def resolved(self) -> TrainConfig:

@@ -1,0 +1,29 @@
+"""The option values of the layers a model spec chooses from, and the check of a choice.
+
+TensorFlow-free and importing nothing of the package, so that a preset and its options
+(`xwisenet_tf.models.presets`) are checked before Keras loads (``train.py --model``,
+``--model_option``); the layers (`layers.conv_variants`, `layers.context_blocks`) use the same
+names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+# The 3D convolutions of Table II (`layers.conv_variants`) and how they are computed.
+CONV_TYPES = ("traditional", "st", "dw", "xwise")
+IMPLEMENTATIONS = ("folded", "reference")
+TEMPORAL_INITS = ("he", "identity")
+DEPTHWISE_INITS = ("he", "centred")
+INNER_ACTIVATIONS = (True, "first", False)
+# The context blocks of Table IV and the SS block's context pooling, Table III(a)
+# (`layers.context_blocks`).
+BLOCKS = (None, "ss", "gc", "se", "cbam")
+CONTEXT_POOLINGS = ("channel", "temporal", "channel_temporal")
+
+
+def check_choice(value, allowed: Sequence, name: str):
+    """Returns `value` if it is one of `allowed`, else raises a ValueError naming all three."""
+    if value not in allowed:
+        raise ValueError(f"`{name}` must be one of {list(allowed)}. Received: {name}={value!r}")
+    return value
