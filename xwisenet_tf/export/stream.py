@@ -107,17 +107,13 @@ def export_stream_tflite_file(job: ExportJob, data: VerificationData) -> tuple[s
     each verification clip, with the Keras clip model; latency per frame beside the float clip
     model's latency divided by its frames, measured in the same run."""
     from xwisenet_tf.export.formats import FILE_TAGS, REFERENCE, model_metadata, write_tflite
-    from xwisenet_tf.export.tflite import convert_to_tflite, tflite_op_names
-    from xwisenet_tf.export.verify import compare_outputs, median_latency_ms
+    from xwisenet_tf.export.tflite import tflite_op_names
+    from xwisenet_tf.export.verify import compare_outputs
     from xwisenet_tf.streaming import NotCausalError, build_step_model
     from xwisenet_tf.tflite_runner import TFLiteRunner
     from xwisenet_tf.training.model_metadata import add_tflite_metadata
 
-    options = job.options
-    if options.include_preprocessing:
-        raise ExportError(
-            "--stream exports take normalised float frames; drop --include_preprocessing"
-        )
+    options = job.options  # validated: no --include_preprocessing, no --int8_io
     try:
         step = build_step_model(job.export)
     except NotCausalError as e:
@@ -156,7 +152,7 @@ def export_stream_tflite_file(job: ExportJob, data: VerificationData) -> tuple[s
         **compare_outputs(data.keras_scores(), np.stack(finals)),
         "max_abs_diff_per_frame_vs_keras_step": per_frame_diff,
     }
-    latency = _frame_latency(runner, step, job, data, options, convert_to_tflite, median_latency_ms)
+    latency = _frame_latency(runner, step, job, data.verify_inputs[0])
     entry = {
         "format": "tflite_stream",
         "path": os.path.abspath(path),
@@ -178,14 +174,17 @@ def export_stream_tflite_file(job: ExportJob, data: VerificationData) -> tuple[s
     return write_tflite(path, content, metadata, entry, job, data, last_probabilities)
 
 
-def _frame_latency(runner, step, job, data, options, convert_to_tflite, median_latency_ms):
-    """Median LiteRT time of one step, and of the float clip model divided by its frames,
-    one after the other in this process."""
+def _frame_latency(runner, step, job: ExportJob, clip: np.ndarray) -> dict:
+    """Median LiteRT time of one step (``runner``), and of the float clip model divided by its
+    frames, one after the other in this process, on the frames of ``clip``."""
     from ai_edge_litert import __version__ as litert_version
 
+    from xwisenet_tf.export.tflite import convert_to_tflite
+    from xwisenet_tf.export.verify import median_latency_ms
     from xwisenet_tf.tflite_runner import TFLiteRunner
 
-    clip = np.asarray(data.verify_inputs[0], np.float32)
+    options = job.options
+    clip = np.asarray(clip, np.float32)
     inputs = {"frame": clip[:1], **step.initial_state(1)}
     signature = runner.interpreter.get_signature_runner()
     runs = max(options.latency_runs, 10)
