@@ -39,10 +39,8 @@ def conv3d(x, kernel, strides=(1, 1, 1), padding="same", depthwise=False):
     return out
 
 
-def max_pool3d_symmetric(x, pool_size, strides):
-    """PyTorch's `MaxPool3d(kernel, stride, padding=(k - 1) // 2)`: pads with -inf."""
-    pads = [((k - 1) // 2,) * 2 for k in pool_size]
-    x = np.pad(x, ((0, 0), *pads, (0, 0)), constant_values=-np.inf)
+def _max_pool_valid(x, pool_size, strides):
+    """Max over every window of an already padded input (no padding)."""
     (d, kh, kw), (st, sh, sw) = pool_size, strides
     _, t, h, w, _ = x.shape
     ot, oh, ow = (t - d) // st + 1, (h - kh) // sh + 1, (w - kw) // sw + 1
@@ -54,25 +52,23 @@ def max_pool3d_symmetric(x, pool_size, strides):
                     out, x[:, i : i + ot * st : st, j : j + oh * sh : sh, k : k + ow * sw : sw]
                 )
     return out
+
+
+def max_pool3d_symmetric(x, pool_size, strides):
+    """PyTorch's `MaxPool3d(kernel, stride, padding=(k - 1) // 2)`: pads with -inf."""
+    pads = [((k - 1) // 2,) * 2 for k in pool_size]
+    x = np.pad(x, ((0, 0), *pads, (0, 0)), constant_values=-np.inf)
+    return _max_pool_valid(x, pool_size, strides)
 
 
 def max_pool3d_causal(x, pool_size, strides):
     """Max pool whose window of frame t ends at t: zero frames before the first, "same" in space
     (TensorFlow's "same" max pool ignores its padding, as -inf would)."""
-    (d, kh, kw), (st, sh, sw) = pool_size, strides
+    (d, kh, kw), (_, sh, sw) = pool_size, strides
     pads = [_same_pad(n, k, s) for n, k, s in zip(x.shape[2:4], (kh, kw), (sh, sw), strict=True)]
     x = np.pad(x, ((0, 0), (d - 1, 0), (0, 0), (0, 0), (0, 0)))
     x = np.pad(x, ((0, 0), (0, 0), *pads, (0, 0)), constant_values=-np.inf)
-    _, t, h, w, _ = x.shape
-    ot, oh, ow = (t - d) // st + 1, (h - kh) // sh + 1, (w - kw) // sw + 1
-    out = np.full((x.shape[0], ot, oh, ow, x.shape[-1]), -np.inf, x.dtype)
-    for i in range(d):
-        for j in range(kh):
-            for k in range(kw):
-                out = np.maximum(
-                    out, x[:, i : i + ot * st : st, j : j + oh * sh : sh, k : k + ow * sw : sw]
-                )
-    return out
+    return _max_pool_valid(x, pool_size, strides)
 
 
 def batch_norm(x, gamma, beta, mean, var, epsilon):

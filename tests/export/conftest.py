@@ -62,16 +62,18 @@ def make_synthetic_data(cache, videos_per_class: int = 48, eval_videos_per_class
     )
 
 
-def train_checkpoint(synthetic_data: str, run, epochs: int = 4) -> str:
-    """``run/best.keras`` of a tiny XwiseNet (SS blocks) trained on the synthetic data, with
-    the metadata sidecar ``best.keras.json`` that train.py writes (``epochs=0``: untrained)."""
+def train_checkpoint(synthetic_data: str, run, epochs: int = 4, model: str = "xwisenet") -> str:
+    """``run/best.keras`` of a tiny XwiseNet (SS blocks; preset `model`) trained on the
+    synthetic data, with the metadata sidecar ``best.keras.json`` that train.py writes
+    (``epochs=0``: untrained)."""
     from xwisenet_tf.data import MEAN_RGB, STD_RGB, load, read_manifest
     from xwisenet_tf.models import get_model
     from xwisenet_tf.training.metadata import write_metadata
 
     classes = read_manifest(synthetic_data)["classes"]
     keras.utils.set_random_seed(0)
-    model = get_model("xwisenet", len(classes), input_shape=CLIP, **TINY)
+    preset = model
+    model = get_model(preset, len(classes), input_shape=CLIP, **TINY)
     if epochs:
         model.compile(
             optimizer=keras.optimizers.Adam(2e-3),
@@ -94,7 +96,7 @@ def train_checkpoint(synthetic_data: str, run, epochs: int = 4) -> str:
                 "mean_rgb": list(MEAN_RGB),
                 "std_rgb": list(STD_RGB),
             },
-            "model": "xwisenet",
+            "model": preset,
             "model_spec": dict(TINY),
             "dataset": "synthetic",
         },

@@ -5,39 +5,17 @@ from __future__ import annotations
 
 import os
 
-import keras
 import numpy as np
 import pytest
 
-from tests.export.conftest import CLIP, TINY
+from tests.export.conftest import CLIP, train_checkpoint
 from xwisenet_tf.export import ExportError, export_model
 from xwisenet_tf.tflite_runner import TFLiteRunner
 
 
 def _checkpoint(folder, data_dir, model: str) -> str:
-    from xwisenet_tf.data import MEAN_RGB, STD_RGB, read_manifest
-    from xwisenet_tf.models import get_model
-    from xwisenet_tf.training.metadata import write_metadata
-
-    classes = read_manifest(data_dir)["classes"]
-    keras.utils.set_random_seed(0)
-    path = os.path.join(folder, f"{model}.keras")
-    get_model(model, len(classes), input_shape=CLIP, **TINY).save(path)
-    write_metadata(
-        path,
-        {
-            "class_names": list(classes),
-            "input": {
-                "num_frames": CLIP[0],
-                "image_size": CLIP[1],
-                "frame_stride": 1,
-                "mean_rgb": list(MEAN_RGB),
-                "std_rgb": list(STD_RGB),
-            },
-            "model": model,
-        },
-    )
-    return path
+    """An untrained tiny `model` with the metadata train.py writes."""
+    return train_checkpoint(data_dir, str(folder), epochs=0, model=model)
 
 
 def test_stream_export_float_is_exact_and_timed_per_frame(synthetic_data, tmp_path):

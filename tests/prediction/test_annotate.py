@@ -83,18 +83,22 @@ def _assert_drawn_only_on_the_panel(source, annotated, names=NAMES, codec_loss: 
     assert inside.min() > 20, inside.min()  # on every frame
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> str:
-    """A tiny XwiseNet on 8x32x32 clips (random weights), trained at 12.5 fps as recorded in
+def tiny_checkpoint(folder, preset: str = "xwisenet") -> str:
+    """A tiny `preset` on 8x32x32 clips (random weights), trained at 12.5 fps as recorded in
     its metadata: a 25 fps video is read at half its rate, a clip spans 16 source frames."""
     from xwisenet_tf.models import get_model
 
     keras.utils.set_random_seed(0)
-    model = get_model("xwisenet", 6, (8, 32, 32, 3), width=0.5, stage_repeats=(1, 1, 1))
-    path = tmp_path_factory.mktemp("annotate") / "model.keras"
+    model = get_model(preset, 6, (8, 32, 32, 3), width=0.5, stage_repeats=(1, 1, 1))
+    path = folder / "model.keras"
     model.save(path)
     write_metadata(path, {"class_names": NAMES, "input": {"frame_stride": 1, "fps": 12.5}})
     return os.fspath(path)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> str:
+    return tiny_checkpoint(tmp_path_factory.mktemp("annotate"))
 
 
 @pytest.fixture(scope="module")

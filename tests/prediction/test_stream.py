@@ -4,30 +4,21 @@ KTH) with a live label line and an annotated video; a camera that is not there i
 from __future__ import annotations
 
 import json
-import os
 
 import keras
 import numpy as np
 import pytest
 
-from tests.prediction.test_annotate import NAMES, _decode, _frames, _write
+from tests.prediction.test_annotate import _decode, _frames, _write, tiny_checkpoint
 from tests.training.conftest import KTH_DIR, error_line, run_cli
 from xwisenet_tf.data.errors import DataError
 from xwisenet_tf.prediction.stream import LiveLine, StreamPredictor, camera_frames, is_camera
-from xwisenet_tf.training.metadata import write_metadata
 
 
 @pytest.fixture(scope="module")
 def causal_checkpoint(tmp_path_factory) -> str:
     """A tiny causal XwiseNet on 8x32x32 clips (random weights) trained at 12.5 fps."""
-    from xwisenet_tf.models import get_model
-
-    keras.utils.set_random_seed(0)
-    model = get_model("xwisenet-stream", 6, (8, 32, 32, 3), width=0.5, stage_repeats=(1, 1, 1))
-    path = tmp_path_factory.mktemp("stream") / "model.keras"
-    model.save(path)
-    write_metadata(path, {"class_names": NAMES, "input": {"frame_stride": 1, "fps": 12.5}})
-    return os.fspath(path)
+    return tiny_checkpoint(tmp_path_factory.mktemp("stream"), "xwisenet-stream")
 
 
 @pytest.fixture(scope="module")
