@@ -26,15 +26,23 @@ import platform
 import re
 import sys
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import keras
+import numpy as np
 
 from xwisenet_tf import files
 from xwisenet_tf.export.errors import ExportError
 from xwisenet_tf.export.options import QUANTIZATIONS, ExportOptions, check_quantization
 
+if TYPE_CHECKING:
+    from xwisenet_tf.export.verification_data import VerificationData
+
 REPORT_FILE = "export_report.json"
 REPORT_FORMAT = "xwisenet_tf.export_report/1"
+# int8 against float32 TFLite: a few interleaved rounds of a few calls (issue 15's check).
+INT8_LATENCY_ROUNDS = 5
+INT8_LATENCY_CALLS = 3
 
 
 def resolve_checkpoint(path: str | os.PathLike) -> str:
@@ -231,7 +239,9 @@ def export_model(options: ExportOptions | None = None, **kwargs) -> dict:
         if wanted:
             name, entry = export_file(job, data)
             entries[name] = entry
+            _check_targets(job, data, entry)
             _print_entry(name, entry)
+            _warn_missed_targets(name, entry)
     report = read_report(options.output_dir)
     if report.get("format") != REPORT_FORMAT:
         report = {"format": REPORT_FORMAT, "exports": {}}
@@ -248,6 +258,69 @@ def export_model(options: ExportOptions | None = None, **kwargs) -> dict:
     report["last_run"] = list(entries)
     files.write_json(os.path.join(options.output_dir, REPORT_FILE), report)
     return report
+
+
+def _check_targets(job: ExportJob, data: VerificationData, entry: dict) -> None:
+    """Adds ``entry["targets"]`` to a quantised TFLite entry (`xwisenet_tf.export.targets`),
+    after timing an int8 model against its float32 TFLite model (``latency["vs_float32"]``)."""
+    from xwisenet_tf.export.targets import QUANTIZED, check_targets
+
+    if entry["format"] not in ("tflite", "tflite_stream") or entry["quantization"] not in QUANTIZED:
+        return
+    if entry["quantization"] == "int8":
+        entry["latency"]["vs_float32"] = _int8_vs_float32_latency(job, data, entry)
+    entry["targets"] = check_targets(entry)
+
+
+def _int8_vs_float32_latency(job: ExportJob, data: VerificationData, entry: dict) -> dict:
+    """The int8 file of ``entry`` timed against the float32 TFLite model of the same Keras
+    model (converted here, not written) in `INT8_LATENCY_ROUNDS` interleaved rounds of
+    `INT8_LATENCY_CALLS` calls each, on the first verification clip (its first frame and the
+    initial state for a stream model)."""
+    from xwisenet_tf.export.verify import interleaved_latency
+    from xwisenet_tf.tflite_runner import TFLiteRunner
+
+    clip = np.asarray(data.verify_inputs[0])
+    if entry["format"] == "tflite_stream":
+        from xwisenet_tf.export.stream import convert_step_model
+        from xwisenet_tf.streaming import build_step_model
+
+        step = build_step_model(job.export)
+        float_content = convert_step_model(step)
+        inputs = {"frame": clip[:1], **step.initial_state(1)}
+
+        def caller(runner):
+            return lambda: runner.run_signature(**inputs)
+    else:
+        from xwisenet_tf.export.tflite import convert_to_tflite
+
+        float_content = convert_to_tflite(job.export)
+
+        def caller(runner):
+            runner.set_input(clip)
+            return runner.invoke
+
+    threads = job.options.num_threads
+    int8 = TFLiteRunner(path=entry["path"], num_threads=threads, fallback=True)
+    float32 = TFLiteRunner(float_content, num_threads=threads, fallback=True)
+    timed = interleaved_latency(
+        caller(int8), caller(float32), INT8_LATENCY_ROUNDS, INT8_LATENCY_CALLS
+    )
+    return {
+        "int8_median_ms": timed["median_ms"],
+        "float32_median_ms": timed["baseline_median_ms"],
+        "ratio": timed["ratio"],
+        "rounds": timed["rounds"],
+        "calls_per_round": timed["calls_per_round"],
+        "num_threads": threads,
+    }
+
+
+def _warn_missed_targets(name: str, entry: dict) -> None:
+    from xwisenet_tf.export.targets import missed_messages
+
+    for message in missed_messages(name, entry.get("targets", [])):
+        print(f"WARNING: {message}", file=sys.stderr, flush=True)
 
 
 def _print_entry(name: str, entry: dict) -> None:
@@ -269,6 +342,8 @@ def _print_entry(name: str, entry: dict) -> None:
             f"{latency['num_threads']} threads) vs the clip model's "
             f"{latency['clip_float32_per_frame_ms']:.1f} ms per frame"
         )
+    if "vs_float32" in latency:
+        line += f"; {latency['vs_float32']['ratio']:.2f} x the float32 TFLite model's latency"
     accuracy = entry.get("accuracy")
     if accuracy:
         line += (

@@ -72,6 +72,37 @@ def median_latency_ms(call: Callable[[], object], runs: int, warmup: int) -> dic
     }
 
 
+def interleaved_latency(
+    call: Callable[[], object],
+    baseline: Callable[[], object],
+    rounds: int = 5,
+    calls_per_round: int = 3,
+    warmup: int = 2,
+) -> dict:
+    """Times ``call`` against ``baseline`` in alternating rounds (a machine whose speed drifts
+    between rounds slows both alike): ``calls_per_round`` calls of each per round.
+
+    Returns:
+        ``median_ms`` and ``baseline_median_ms`` (medians of the per-round medians), ``ratio``
+        (median of the per-round ratios ``call / baseline``), ``rounds``, ``calls_per_round``.
+    """
+    for _ in range(warmup):
+        call()
+        baseline()
+    mine, theirs = [], []
+    for _ in range(rounds):
+        mine.append(median_latency_ms(call, calls_per_round, 0)["median_ms"])
+        theirs.append(median_latency_ms(baseline, calls_per_round, 0)["median_ms"])
+    ratios = [m / max(t, 1e-9) for m, t in zip(mine, theirs, strict=True)]
+    return {
+        "median_ms": round(float(np.median(mine)), 3),
+        "baseline_median_ms": round(float(np.median(theirs)), 3),
+        "ratio": round(float(np.median(ratios)), 3),
+        "rounds": rounds,
+        "calls_per_round": calls_per_round,
+    }
+
+
 def measure_latency(
     content: bytes,
     keras_model: keras.Model,
