@@ -20,6 +20,10 @@ INNER_ACTIVATIONS = (True, "first", False)
 # (`layers.context_blocks`).
 BLOCKS = (None, "ss", "gc", "se", "cbam")
 CONTEXT_POOLINGS = ("channel", "temporal", "channel_temporal")
+# Name scope of the few ops that a full-integer TFLite export keeps in float: the context
+# blocks' softmax division and LayerNorm, which have no int8 kernel in XNNPACK, LiteRT's CPU
+# delegate (`xwisenet_tf.export.int8_recipe`).
+FLOAT_SCOPE = "float_context"
 
 
 def check_choice(value, allowed: Sequence, name: str):

@@ -144,6 +144,7 @@ def export_saved_model_file(job: ExportJob, data: VerificationData) -> tuple[str
 def export_tflite_file(job: ExportJob, data: VerificationData) -> tuple[str, dict]:
     """``<name>[_preprocessing]_<quantization>[_int8io].tflite``: static batch 1, builtin ops,
     the metadata inside the file and in its sidecar."""
+    from xwisenet_tf.export.delegation import xnnpack_delegation
     from xwisenet_tf.export.tflite import (
         convert_to_tflite,
         float_op_names,
@@ -206,6 +207,7 @@ def export_tflite_file(job: ExportJob, data: VerificationData) -> tuple[str, dic
         "ops": ops,
         "builtin_ops_only": not foreign,
         "float_ops": float_op_names(content) if options.quantize == "int8" else None,
+        "xnnpack": xnnpack_delegation(content, options.num_threads),
         "verification": verification,
         "latency": latency,
     }

@@ -46,6 +46,7 @@ def convert_step_model(
     import keras
     import tensorflow as tf
 
+    from xwisenet_tf.export.int8_recipe import convert_int8
     from xwisenet_tf.export.tflite import _summarize_error, check_quantization, non_builtin_ops
 
     check_quantization(quantization)
@@ -89,7 +90,7 @@ def convert_step_model(
                 warnings.filterwarnings(
                     "ignore", message="(?s).*tf.lite.Interpreter is deprecated.*"
                 )
-                content = converter.convert()
+                content = convert_int8(converter) if quantization == "int8" else converter.convert()
         except Exception as e:  # noqa: BLE001 - ConverterError, RuntimeError from the calibrator
             raise ExportError(
                 f"TFLite conversion of the step model {step.model.name} "

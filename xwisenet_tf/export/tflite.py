@@ -20,6 +20,7 @@ import keras
 import numpy as np
 
 from xwisenet_tf.export.errors import ExportError
+from xwisenet_tf.export.int8_recipe import convert_int8
 from xwisenet_tf.export.options import (  # noqa: F401 - QUANTIZATIONS: xwisenet_tf.export's
     QUANTIZATIONS,
     check_quantization,
@@ -139,7 +140,7 @@ def convert_to_tflite(
                 "ignore",
                 message="(?s).*tf.lite.Interpreter is deprecated.*|.*Statistics for quantized inputs.*",
             )
-            content = converter.convert()
+            content = convert_int8(converter) if quantization == "int8" else converter.convert()
     except ExportError:
         raise
     except Exception as e:  # noqa: BLE001 - ConverterError, RuntimeError from the calibrator...

@@ -9,7 +9,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from xwisenet_tf.layer_options import BLOCKS, CONTEXT_POOLINGS, check_choice
+from xwisenet_tf.layer_options import BLOCKS, CONTEXT_POOLINGS, FLOAT_SCOPE, check_choice
 from xwisenet_tf.layers.common import require_static
 from xwisenet_tf.layers.conv3d import FoldedConv3D
 from xwisenet_tf.layers.layer_norm import ChannelLayerNorm
@@ -20,22 +20,33 @@ def _bottleneck_channels(channels: int, reduction: int) -> int:
 
 
 def _softmax_weighted_sum(logits, values):
-    """`softmax(logits) @ values` as `(exp(l - max l) @ values) / sum exp(l - max l)`.
+    """`sum_p softmax_p(logits) values_p` over the positions p, written for int8 TFLite.
 
-    Equal to the softmax form, but it quantises well: TFLite's int8 SOFTMAX has a fixed output
-    scale of 1/256, so weights of ~1/784 (28 x 28 positions) round to 0 or 1 step and bias the
-    context low; the unnormalised weights keep their precision through EXP, the weighted sum
-    and the final division (int8 maximum context error 0.18 -> 0.003, docs/deploying.md).
+    `exp(l - max l)` is computed as `elu(l - max l) + 1` (equal for arguments <= 0, within
+    float rounding), and the weighted sum as a product and a sum over positions: ELU, MUL,
+    SUM and REDUCE_MAX all have XNNPACK int8 kernels, EXP and int8 BATCH_MATMUL do not. The
+    ELU (one value per position, which TFLite's int8 quantiser leaves alone) and the final
+    division (one per context vector, no XNNPACK int8 kernel) are under `FLOAT_SCOPE`, which an
+    int8 export keeps in float inside the delegated graph (`xwisenet_tf.export.int8_recipe`).
+
+    Unnormalised weights, divided at the end, also quantise better than TFLite's int8 SOFTMAX,
+    whose output scale is fixed at 1/256: weights of ~1/784 (28 x 28 positions) would round to
+    0 or 1 step and bias the context low (docs/deploying.md).
 
     Args:
-        logits: `(..., 1, positions)`.
+        logits: `(..., positions, 1)`, broadcastable against `values`.
         values: `(..., positions, C)`.
 
     Returns:
-        `(..., 1, C)`.
+        `(..., C)`.
     """
-    weights = ops.exp(logits - ops.max(logits, axis=-1, keepdims=True))
-    return ops.matmul(weights, values) / ops.sum(weights, axis=-1, keepdims=True)
+    shifted = logits - ops.max(logits, axis=-2, keepdims=True)
+    with keras.name_scope(FLOAT_SCOPE):  # TFLite's int8 quantiser has no ELU
+        weights = ops.elu(shifted) + 1.0
+    weighted = ops.sum(weights * values, axis=-2)
+    total = ops.sum(weights, axis=-2)
+    with keras.name_scope(FLOAT_SCOPE):
+        return weighted / total
 
 
 def _per_frame(vectors):
@@ -138,15 +149,12 @@ class SSBlock(_ContextTransform):
         _, frames, height, width, channels = inputs.shape
         x = ops.reshape(inputs, (-1, frames, height * width, channels))
         if self.context_pooling == "channel":
-            logits = ops.reshape(self.context_conv(x), (-1, frames, 1, height * width))
-            return ops.squeeze(_softmax_weighted_sum(logits, x), axis=2)
+            return _softmax_weighted_sum(self.context_conv(x), x)
         if self.context_pooling == "channel_temporal":
-            pooled = ops.mean(x, axis=1)  # (batch, HW, C)
-            logits = ops.reshape(self.context_conv(pooled), (-1, 1, 1, height * width))
-            return ops.squeeze(_softmax_weighted_sum(logits, x), axis=2)
-        pooled = ops.mean(x, axis=1, keepdims=True)  # (batch, 1, HW, C)
-        weights = ops.exp(pooled - ops.max(pooled, axis=2, keepdims=True))  # softmax over HW
-        return ops.sum(x * weights, axis=2) / ops.sum(weights, axis=2)
+            pooled = ops.mean(x, axis=1, keepdims=True)  # (batch, 1, HW, C)
+            return _softmax_weighted_sum(self.context_conv(pooled), x)
+        # One softmax over H x W per channel: the logits are the time-averaged features.
+        return _softmax_weighted_sum(ops.mean(x, axis=1, keepdims=True), x)
 
     def call(self, inputs):
         delta = self.transform(self.context(inputs))  # (batch, T, C)
@@ -182,9 +190,8 @@ class GCBlock(_ContextTransform):
 
     def call(self, inputs):
         _, frames, height, width, channels = inputs.shape
-        x = ops.reshape(inputs, (-1, frames * height * width, channels))
-        logits = ops.reshape(self.context_conv(x), (-1, 1, frames * height * width))
-        context = _softmax_weighted_sum(logits, x)  # (batch, 1, C)
+        x = ops.reshape(inputs, (-1, 1, frames * height * width, channels))
+        context = _softmax_weighted_sum(self.context_conv(x), x)  # (batch, 1, C)
         delta = self.transform(context)
         return inputs + _per_frame(delta)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from xwisenet_tf.layer_options import FLOAT_SCOPE
+
 
 @keras.saving.register_keras_serializable(package="xwisenet_tf")
 class ChannelLayerNorm(keras.layers.LayerNormalization):
@@ -12,7 +14,9 @@ class ChannelLayerNorm(keras.layers.LayerNormalization):
 
     The LN of the SS/GC transform (paper eq. (3)). Keras computes `x * inv + (-mean * inv + beta)`,
     whose `NEG` the TFLite int8 quantiser leaves in float (a dequantise/quantise island per block);
-    this form uses only ops with int8 kernels (MEAN, SUB, MUL, RSQRT, ADD).
+    this form uses only ops with int8 kernels (MEAN, SUB, MUL, RSQRT, ADD). XNNPACK, LiteRT's
+    CPU delegate, has no int8 RSQRT, so an int8 export keeps the normalisation in float
+    (`FLOAT_SCOPE`, `xwisenet_tf.export.int8_recipe`): one vector per frame.
     Same weights and outputs as `keras.layers.LayerNormalization(axis=-1)`; computed in at least
     float32 under mixed precision, as Keras does.
 
@@ -29,12 +33,13 @@ class ChannelLayerNorm(keras.layers.LayerNormalization):
 
     def call(self, inputs):
         x = ops.cast(inputs, "float32") if inputs.dtype in ("float16", "bfloat16") else inputs
-        mean = ops.mean(x, axis=-1, keepdims=True)
-        centred = x - mean
-        variance = ops.mean(centred * centred, axis=-1, keepdims=True)
-        outputs = centred * ops.rsqrt(variance + self.epsilon)
-        if self.scale:
-            outputs = outputs * ops.cast(self.gamma, outputs.dtype)
-        if self.center:
-            outputs = outputs + ops.cast(self.beta, outputs.dtype)
+        with keras.name_scope(FLOAT_SCOPE):
+            mean = ops.mean(x, axis=-1, keepdims=True)
+            centred = x - mean
+            variance = ops.mean(centred * centred, axis=-1, keepdims=True)
+            outputs = centred * ops.rsqrt(variance + self.epsilon)
+            if self.scale:
+                outputs = outputs * ops.cast(self.gamma, outputs.dtype)
+            if self.center:
+                outputs = outputs + ops.cast(self.beta, outputs.dtype)
         return ops.cast(outputs, self.compute_dtype)

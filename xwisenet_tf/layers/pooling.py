@@ -111,9 +111,17 @@ def _replicate_edges(inputs, pads):
     for axis, (before, after) in enumerate(pads, start=1):
         if not before and not after:
             continue
-        length = inputs.shape[axis]
-        first = ops.take(inputs, [0] * before, axis=axis) if before else None
-        last = ops.take(inputs, [length - 1] * after, axis=axis) if after else None
-        parts = [p for p in (first, inputs, last) if p is not None]
-        inputs = ops.concatenate(parts, axis=axis)
+        first = _edge(inputs, axis, 0)
+        last = _edge(inputs, axis, inputs.shape[axis] - 1)
+        inputs = ops.concatenate([first] * before + [inputs] + [last] * after, axis=axis)
     return inputs
+
+
+def _edge(inputs, axis: int, index: int):
+    """`inputs[..., index:index + 1, ...]` along `axis`: a stride-1 SLICE (XNNPACK runs it;
+    the GATHER of `ops.take` falls back to reference kernels)."""
+    start = [0] * len(inputs.shape)
+    start[axis] = index
+    shape = list(inputs.shape)
+    shape[0], shape[axis] = -1 if shape[0] is None else shape[0], 1
+    return ops.slice(inputs, start, shape)
