@@ -12,12 +12,14 @@ from xwisenet_tf.bench.__main__ import main
 
 CASES = "xwisenet,shufflenet3d-1.0x,xwisenet+unfolded,xwisenet+keras-bn,xwisenet+frozen"
 REFERENCE = "shufflenet3d-1.0x"  # tiny stand-in for resnet3d-18 (33 M parameters at any size)
+# A dense peak well above the tiny models' op sizes (12.8 M MACs), still well under a millisecond.
+PEAK_ARGS = ["--peak_size=28", "--peak_channels=128"]
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
-    argv = ["run", *TINY_ARGS, f"--models={CASES}", f"--reference={REFERENCE}"]
+    argv = ["run", *TINY_ARGS, f"--models={CASES}", f"--reference={REFERENCE}", *PEAK_ARGS]
     assert main([*argv, "--skip_memory", "--tflite_dynamic", f"--out_dir={out}"]) == 0
     return out
 
@@ -78,7 +80,73 @@ def test_markdown_has_the_tables(run_dir):
     assert "Targets (issue item 2)" in text
     assert f"| Keras batch-1 latency / {REFERENCE}'s | xwisenet |" in text
     table_rows = [line for line in text.splitlines() if line.startswith("| xwisenet |")]
-    assert len(table_rows) == 3  # main table, TFLite table, dynamic-range table
+    assert len(table_rows) == 4  # main, TFLite, dynamic-range and oneDNN on/off tables
+
+
+def test_tflite_models_record_xnnpack_delegation(run_dir):
+    result = json.loads((run_dir / "benchmark.json").read_text())
+    rows = {r["key"]: r for r in result["cases"]}
+    for key in ("xwisenet", REFERENCE):
+        for kind in ("tflite_fp32", "tflite_int8", "tflite_dynamic"):
+            report = rows[key][kind]["xnnpack"]
+            assert "error" not in report, (key, kind, report)
+            assert report["partitions"] >= 1 and report["ops"] >= report["delegated_ops"] > 0
+            assert sum(report["fallback"].values()) == report["ops"] - report["delegated_ops"]
+    # xwisenet's SS blocks (random transform kernels, as training gives): nothing falls back
+    for kind in ("tflite_fp32", "tflite_int8"):
+        assert rows["xwisenet"][kind]["context_block_fallback"] == {}, kind
+    assert "context_block_fallback" not in rows[REFERENCE]["tflite_int8"]  # no context blocks
+    text = (run_dir / "benchmark.md").read_text()
+    header = next(line for line in text.splitlines() if line.startswith("| case | fp32 ms |"))
+    assert header.endswith("| share of peak fp32 / int8 | MB fp32 / int8 | XNNPACK fp32 / int8 |")
+    row = next(
+        line
+        for line in text.splitlines()
+        if line.startswith("| xwisenet |") and "partition" in line
+    )
+    assert row.count("partition") == 2  # fp32 / int8
+    assert "- context blocks: every op delegated to XNNPACK" in text
+
+
+def test_dense_peak_and_each_case_share_of_it(run_dir):
+    result = json.loads((run_dir / "benchmark.json").read_text())
+    peak = result["peak"]
+    assert peak["macs"] == 28 * 28 * 128 * 128 and "1x1 convolution 128 -> 128" in peak["op"]
+    for kind in ("keras_b1", "tflite_fp32", "tflite_int8"):
+        assert peak[kind]["gmacs_per_s"] > 0 and peak[kind]["samples"] == 2, kind
+    for kind in ("tflite_fp32", "tflite_int8"):
+        assert peak[kind]["xnnpack"]["partitions"] == 1 and not peak[kind]["xnnpack"]["fallback"]
+        assert peak[kind]["delegate"] == "xnnpack"
+    for row in result["cases"]:
+        shares = row["peak_share"]
+        expected = {"tflite_fp32", "tflite_int8", "keras_b1"} if not row["variant"] else set()
+        assert expected <= set(shares), row["key"]
+        assert all(0 < v <= 1.5 for v in shares.values()), (row["key"], shares)
+    text = (run_dir / "benchmark.md").read_text()
+    assert "Dense peak of this machine" in text and "LiteRT int8" in text
+    assert "| share of peak b1 / b2 / train |" in text
+
+
+def test_keras_with_onednn_on_and_off_in_subprocesses(run_dir):
+    result = json.loads((run_dir / "benchmark.json").read_text())
+    assert result["machine"]["cpu"] and result["machine"]["avx512"] in (True, False)
+    onednn = result["onednn"]
+    assert onednn["cpu"] == result["machine"]["cpu"]
+    assert onednn["cases"] == ["xwisenet", REFERENCE]  # base cases only, no variants
+    assert set(onednn["configs"]) == {"onednn-on", "onednn-off"}
+    for name, on in (("onednn-on", True), ("onednn-off", False)):
+        config = onednn["configs"][name]
+        assert config["errors"] == [] and config["runs"] == 1, config
+        assert config["onednn"] is on
+        assert config["env"] == {"TF_ENABLE_ONEDNN_OPTS": "1" if on else "0"}
+        assert config["keras_peak_gmacs_per_s"] > 0
+        for key in onednn["cases"]:
+            case = config["cases"][key]
+            assert case["keras_b1_ms"] > 0 and case["train_clips_per_s"] > 0, (name, key)
+        assert config["cases"]["xwisenet"]["keras_b1_vs_reference"] > 0
+    text = (run_dir / "benchmark.md").read_text()
+    assert "Keras with oneDNN on / off" in text and "AVX-512:" in text
+    assert f"| case | b1 ms on / off | b1 vs {REFERENCE} on / off |" in text
 
 
 def test_plot_is_a_png(run_dir):

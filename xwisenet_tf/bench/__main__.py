@@ -2,7 +2,8 @@
 
 Run without a subcommand it is `run`. `--quick` gives a run of a few minutes; the full default
 run (all presets, 3D-ResNet-18 with the four conv types, the optimisation variants, TFLite fp32
-and int8, peak memory) takes about an hour on 2 cores.
+and int8 with XNNPACK's partitions, the machine's dense peak, peak memory, and Keras again with
+oneDNN on and off for the quick-list cases) takes about an hour on 2 cores.
 """
 
 from __future__ import annotations
@@ -58,6 +59,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--skip_memory", action="store_true")
     p.add_argument("--threads", type=int, default=0, help="TFLite threads (0: all CPUs)")
     p.add_argument("--calibration_clips", type=int, default=4, help="int8 calibration clips")
+    p.add_argument(
+        "--skip_peak",
+        action="store_true",
+        help="run: do not time the dense peak (a 1x1 convolution in Keras and LiteRT fp32/int8)",
+    )
+    p.add_argument("--peak_size", type=int, default=56, help="dense peak: input height and width")
+    p.add_argument("--peak_channels", type=int, default=512, help="dense peak: channels in and out")
+    p.add_argument(
+        "--skip_onednn",
+        action="store_true",
+        help="run: skip the Keras latency/training pass with oneDNN on and off (subprocesses)",
+    )
+    p.add_argument(
+        "--onednn_models",
+        default="",
+        help="run: cases of the oneDNN on/off pass (default: the run's cases of the quick list "
+        "and the reference)",
+    )
     p.add_argument("--sweep_frames", default="8,16,32,64", help="sweep: frame counts at --size")
     p.add_argument("--sweep_sizes", default="112,160,224", help="sweep: sizes at --frames")
     p.add_argument("--sweep_models", default="xwisenet", help="sweep: cases to scale")
@@ -112,6 +131,11 @@ def _settings(args):
         tflite_threads=args.threads,
         calibration_clips=args.calibration_clips,
         memory=not args.skip_memory,
+        peak=not args.skip_peak,
+        peak_size=args.peak_size,
+        peak_channels=args.peak_channels,
+        onednn=not args.skip_onednn,
+        onednn_cases=args.onednn_models,
         xwisenet_overrides=_xwisenet_overrides(args),
     )
 

@@ -8,6 +8,19 @@ import subprocess
 import sys
 
 
+def _cpuinfo(field: str) -> str | None:
+    """The first ``field`` line of /proc/cpuinfo (Linux), e.g. ``"model name"``, ``"flags"``."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == field:
+                    return value.strip()
+    except OSError:
+        pass
+    return None
+
+
 def _cpu_model() -> str:
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
@@ -16,7 +29,28 @@ def _cpu_model() -> str:
     for line in out.splitlines():
         if line.startswith("Model name:"):
             return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
+    return _cpuinfo("model name") or platform.processor() or "unknown"
+
+
+# CPU features that decide which kernels oneDNN and XNNPACK use (/proc/cpuinfo flag names).
+CPU_FEATURES = {
+    "avx2": "avx2",
+    "fma": "fma",
+    "avx512": "avx512f",
+    "avx512_vnni": "avx512_vnni",
+    "avx512_bf16": "avx512_bf16",
+    "avx_vnni": "avx_vnni",
+    "amx": "amx_tile",
+}
+
+
+def cpu_features() -> dict[str, bool | None]:
+    """Which of `CPU_FEATURES` the CPU has; ``None`` each where /proc/cpuinfo is unreadable."""
+    flags = _cpuinfo("flags")
+    if flags is None:
+        return dict.fromkeys(CPU_FEATURES)
+    present = set(flags.split())
+    return {name: flag in present for name, flag in CPU_FEATURES.items()}
 
 
 def _memory_gb() -> float | None:
@@ -49,7 +83,8 @@ def load_average() -> list[float] | None:
 
 
 def describe() -> dict:
-    """CPU, cores, memory, load, library versions and oneDNN state."""
+    """CPU (model name, AVX-512 and the other `CPU_FEATURES`), cores, memory, load, library
+    versions and oneDNN state."""
     import keras
     import tensorflow as tf
 
@@ -67,8 +102,11 @@ def describe() -> dict:
         ) not in ("0", "false", "False")
     except ImportError:
         onednn = None
+    features = cpu_features()
     return {
         "cpu": _cpu_model(),
+        "avx512": features["avx512"],
+        "cpu_features": features,
         "cpus": os.cpu_count(),
         "cpus_usable": usable_cpus(),
         "memory_gb": _memory_gb(),

@@ -34,6 +34,14 @@ class Settings:
     tflite_threads: int = 0  # 0: the number of CPUs
     calibration_clips: int = 4
     memory: bool = True
+    # The machine's dense peak, timed in the same rounds: a 1x1 convolution of `peak_channels`
+    # -> `peak_channels` on a 1 x `peak_size` x `peak_size` input (Keras and TFLite fp32/int8).
+    peak: bool = True
+    peak_size: int = 56
+    peak_channels: int = 512
+    # Keras latency and training again with oneDNN on and off, one subprocess each.
+    onednn: bool = True
+    onednn_cases: str = ""  # comma-separated; "" = the run's quick-list cases and the reference
     seed: int = 0
     # Options for the XwiseNet-family presets only, e.g. {"width": 0.5} for tiny test models.
     xwisenet_overrides: dict = field(default_factory=dict)
@@ -70,6 +78,7 @@ def build_model(case: Case, settings: Settings, inference: bool):
     model = get_model(
         case.model, settings.num_classes, input_shape=settings.clip_shape, **overrides
     )
+    randomize_context_transforms(model, settings.seed)
     if inference and case.fold_bn:
         model = fold_batch_norms(model)
     return model
@@ -83,6 +92,28 @@ def randomize_batch_norm_statistics(model, seed: int = 0) -> None:
             weight.assign(rng.normal(0, 0.1, weight.shape).astype("float32"))
         elif weight.path.endswith("moving_variance"):
             weight.assign(rng.uniform(0.5, 1.5, weight.shape).astype("float32"))
+
+
+def randomize_context_transforms(model, seed: int = 0, stddev: float = 0.05) -> int:
+    """Small random kernels, normal(0, `stddev`), for the context blocks' last transform layer.
+
+    `*_transform_expand` (SS and GC blocks) is zero-initialised so that a new block is the
+    identity (GCNet; `xwisenet_tf.layers.context_blocks`). An untrained model's blocks then add
+    exactly 0, which int8 calibration records as a zero range; XNNPACK refuses some of the
+    resulting ADDs, and the benchmark would time a graph no trained model has. Training moves
+    these kernels away from zero (the trained synthetic checkpoints' are of this order), so the
+    benchmark's models get what training would give.
+
+    Returns:
+        The number of kernels set.
+    """
+    rng = np.random.default_rng(seed + 1)
+    count = 0
+    for weight in model.weights:
+        if weight.path.endswith("_transform_expand/kernel"):
+            weight.assign(rng.normal(0, stddev, weight.shape).astype("float32"))
+            count += 1
+    return count
 
 
 def inference_models(cases: list[Case], settings: Settings) -> dict:
@@ -151,13 +182,17 @@ def training_call(model, case: Case, clips: np.ndarray, num_classes: int, seed: 
     return step
 
 
-def convert_tflite(model, quantization: str, calibration: np.ndarray | None) -> dict:
+def convert_tflite(
+    model, quantization: str, calibration: np.ndarray | None, int8_io: bool = False
+) -> dict:
     """TFLite flatbuffer of `model` (batch 1) with the conversion time, or the error."""
     from xwisenet_tf.export import convert_to_tflite
 
     start = time.perf_counter()
     try:
-        content = convert_to_tflite(model, 1, quantization, calibration_data=calibration)
+        content = convert_to_tflite(
+            model, 1, quantization, calibration_data=calibration, int8_io=int8_io
+        )
     except Exception as e:  # noqa: BLE001 - reported in the table, the run goes on
         return {"error": f"{type(e).__name__}: {str(e)[:300]}"}
     return {
@@ -165,6 +200,35 @@ def convert_tflite(model, quantization: str, calibration: np.ndarray | None) -> 
         "convert_s": round(time.perf_counter() - start, 1),
         "size_mb": round(len(content) / 2**20, 2),
     }
+
+
+PEAK_KEY = "dense-peak"  # not a preset name, so never a case key
+
+
+def dense_peak_model(settings: Settings):
+    """One 1x1 convolution, `peak_channels` -> `peak_channels` channels on a 1 x `peak_size` x
+    `peak_size` input: a dense op large enough (0.82 G MACs at 56 x 56 x 512) to run at the
+    machine's MAC-bound rate in Keras and in LiteRT (a `CONV_2D`).
+    """
+    import keras
+
+    size, channels = settings.peak_size, settings.peak_channels
+    inputs = keras.Input((size, size, channels), name="features")
+    conv = keras.layers.Conv2D(channels, 1, name="dense_peak_conv")
+    model = keras.Model(inputs, conv(inputs), name="dense_peak")
+    rng = np.random.default_rng(settings.seed)
+    conv.kernel.assign(rng.normal(0, channels**-0.5, conv.kernel.shape).astype("float32"))
+    return model
+
+
+def dense_peak_macs(settings: Settings) -> int:
+    return settings.peak_size**2 * settings.peak_channels**2
+
+
+def dense_peak_input(settings: Settings, batch: int = 1, seed_offset: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(settings.seed + seed_offset)
+    shape = (batch, settings.peak_size, settings.peak_size, settings.peak_channels)
+    return rng.standard_normal(shape).astype("float32")
 
 
 def tflite_call(content: bytes, clip: np.ndarray, num_threads: int) -> tuple:
@@ -181,3 +245,42 @@ def tflite_call(content: bytes, clip: np.ndarray, num_threads: int) -> tuple:
     runner = TFLiteRunner(content, num_threads=num_threads, fallback=True)
     runner.set_input(clip)
     return runner.invoke, runner.delegate
+
+
+def delegation(content: bytes, num_threads: int) -> dict:
+    """XNNPACK's partitions and fallback ops of a TFLite model
+    (`xwisenet_tf.export.delegation.xnnpack_delegation`), or ``{"error"}``."""
+    from xwisenet_tf.export.delegation import xnnpack_delegation
+
+    try:
+        return xnnpack_delegation(content, num_threads)
+    except Exception as e:  # noqa: BLE001 - reported in the table, the run goes on
+        return {"error": f"{type(e).__name__}: {str(e)[:200]}"}
+
+
+CONTEXT_BLOCK_CLASSES = ("SSBlock", "GCBlock", "SEBlock", "CBAMBlock")
+
+
+def context_block_names(model) -> list[str]:
+    """Names of the context-block layers (SS, GC, SE, CBAM) of `model`, nested ones included."""
+    from xwisenet_tf.layers import context_blocks
+
+    classes = tuple(getattr(context_blocks, name) for name in CONTEXT_BLOCK_CLASSES)
+    return [layer.name for layer in model._flatten_layers() if isinstance(layer, classes)]
+
+
+def context_block_fallback(report: dict, blocks: list[str]) -> dict[str, list[str]]:
+    """Block name -> the fallback ops' output tensors that lie inside it.
+
+    Tensor names carry the layer path (``xwisenet_1/stage1_ss_1/add``); LiteRT's list holds the
+    first 20 fallback ops (``report["fallback_tensors"]``), so a model with more may hide some.
+    """
+    import re
+
+    out: dict[str, list[str]] = {}
+    for block in blocks:
+        pattern = re.compile(rf"(^|/){re.escape(block)}(_\d+)?(/|$)")
+        hits = [t for t in report.get("fallback_tensors", []) if pattern.search(t)]
+        if hits:
+            out[block] = hits
+    return out

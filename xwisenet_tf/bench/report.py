@@ -42,10 +42,15 @@ def _tflite(stats: dict | None) -> str:
     return _spread(stats) + mark
 
 
+def _yes_no(value) -> str:
+    return {True: "yes", False: "no"}.get(value, "unknown")
+
+
 def machine_line(result: dict) -> str:
     m = result["machine"]
     return (
-        f"{m.get('cpu')}, {m.get('cpus')} CPUs, {m.get('memory_gb')} GB; load average "
+        f"{m.get('cpu')} (AVX-512: {_yes_no(m.get('avx512'))}), {m.get('cpus')} CPUs, "
+        f"{m.get('memory_gb')} GB; load average "
         f"{m.get('load_average_start')} at start, {m.get('load_average_end')} at end; "
         f"TensorFlow {m.get('tensorflow')} (oneDNN {'on' if m.get('onednn') else 'off'}), "
         f"Keras {m.get('keras')}, ai-edge-litert {m.get('ai_edge_litert')} "
@@ -53,8 +58,122 @@ def machine_line(result: dict) -> str:
     )
 
 
+def short_delegation(report: dict | None) -> str:
+    """XNNPACK's delegation in a few words: ``"1 partition"``,
+    ``"7 partitions; STRIDED_SLICE x18"`` (the ops on reference kernels), ``"refused"``."""
+    if not report:
+        return "–"
+    if "error" in report:
+        return "refused"
+    text = f"{report['partitions']} partition{'s' * (report['partitions'] != 1)}"
+    if report.get("fallback"):
+        text += "; " + ", ".join(f"{op} x{n}" for op, n in report["fallback"].items())
+    return text
+
+
+def _share(row: dict, *kinds: str) -> str:
+    shares = row.get("peak_share", {})
+    return " / ".join(_f(shares.get(kind), 2) for kind in kinds)
+
+
+def peak_line(result: dict) -> str | None:
+    """The dense peak in each runtime, or None when it was not measured."""
+    peak = result.get("peak")
+    if not peak:
+        return None
+    parts = [
+        f"{label} {peak[kind]['gmacs_per_s']:.0f} GMAC/s ({peak[kind]['median_ms']:.1f} ms)"
+        for kind, label in (
+            ("keras_b1", "Keras"),
+            ("tflite_fp32", "LiteRT fp32"),
+            ("tflite_int8", "LiteRT int8"),
+        )
+        if "gmacs_per_s" in peak.get(kind, {})
+    ]
+    failed = [
+        f"LiteRT {kind[7:]} failed ({peak[kind]['error']})"
+        for kind in ("tflite_fp32", "tflite_int8")
+        if "error" in peak.get(kind, {})
+    ]
+    return (
+        f"Dense peak of this machine, same run and rounds: {peak['op']}, "
+        f"{peak['macs'] / 1e9:.2f} G MACs: " + ", ".join(parts + failed) + ". "
+        "\"share of peak\" = a case's GMAC/s / the peak's in the same runtime (Keras "
+        "figures of the Keras peak, TFLite fp32 / int8 of the LiteRT fp32 / int8 peak)."
+    )
+
+
+def context_block_lines(rows: list[dict]) -> list[str]:
+    """One line per TFLite model whose context blocks have ops on reference kernels, or one
+    line saying none has."""
+    lines, checked = [], 0
+    for r in rows:
+        for q in ("tflite_fp32", "tflite_int8", "tflite_dynamic"):
+            entry = r.get(q, {})
+            if "context_block_fallback" not in entry:
+                continue
+            checked += 1
+            fallback = entry["context_block_fallback"]
+            if fallback:
+                blocks = "; ".join(f"{b}: {', '.join(t)}" for b, t in fallback.items())
+                lines.append(f"- context blocks on reference kernels, {r['key']} {q[7:]}: {blocks}")
+            elif "error" in entry.get("xnnpack", {}):
+                lines.append(f"- {r['key']} {q[7:]}: XNNPACK refused the graph")
+    if checked and not lines:
+        lines.append(
+            f"- context blocks: every op delegated to XNNPACK (checked in the {checked} TFLite "
+            "models with context blocks)"
+        )
+    return lines
+
+
+def onednn_lines(result: dict) -> list[str]:
+    """The oneDNN on/off table (Keras latency and training, one subprocess each)."""
+    onednn = result.get("onednn")
+    if not onednn:
+        return []
+    s = result["settings"]
+    ref = s["reference"]
+    configs = onednn["configs"]
+    names = list(configs)
+    header = " / ".join(n.replace("onednn-", "") for n in names)
+    lines = [
+        "",
+        f"Keras with oneDNN {header} (one subprocess each, `TF_ENABLE_ONEDNN_OPTS=1` / `=0`, "
+        f"same settings; CPU {onednn['cpu']}, AVX-512: {_yes_no(onednn.get('avx512'))}). "
+        "Ratios to the reference are taken within a subprocess; on vs off compares two "
+        "subprocesses run one after the other:",
+        "",
+        f"| case | b1 ms {header} | b1 vs {ref} {header} | train clips/s (b{s['train_batch']}) "
+        f"{header} | train vs {ref} {header} |",
+        "|---|--:|--:|--:|--:|",
+    ]
+
+    def cells(key, field, digits):
+        return " / ".join(
+            _f(configs[n].get("cases", {}).get(key, {}).get(field), digits) for n in names
+        )
+
+    for key in onednn["cases"]:
+        lines.append(
+            f"| {key} | {cells(key, 'keras_b1_ms', 1)} | {cells(key, 'keras_b1_vs_reference', 2)} "
+            f"| {cells(key, 'train_clips_per_s', 2)} | "
+            f"{cells(key, 'train_clips_vs_reference', 2)} |"
+        )
+    peaks = " / ".join(_f(configs[n].get("keras_peak_gmacs_per_s"), 0) for n in names)
+    lines.append(f"- Keras dense peak ({header}): {peaks} GMAC/s")
+    for n in names:
+        if configs[n].get("onednn") is not None:
+            lines.append(
+                f"- {n}: TensorFlow reported oneDNN {'on' if configs[n]['onednn'] else 'off'}"
+            )
+        lines += [f"- {n} failed: {e}" for e in configs[n].get("errors", [])]
+    return lines
+
+
 def markdown(result: dict) -> str:
-    """The run as Markdown: main table, TFLite table, optimisation effects, ratios, targets."""
+    """The run as Markdown: main table, TFLite table (with XNNPACK's delegation and the share
+    of the dense peak), oneDNN on/off, optimisation effects, ratios, targets."""
     s = result["settings"]
     ref = s["reference"]
     rows = result["cases"]
@@ -73,8 +192,9 @@ def markdown(result: dict) -> str:
         "",
         f"| case | conv | params (M) | GMACs | Keras b1 ms | b1 vs {ref} | "
         f"b{s['throughput_batch']} clips/s | train clips/s (b{s['train_batch']}) | "
-        f"train vs {ref} | peak MB infer / train | GMAC/s b1 / b{s['throughput_batch']} / train |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        f"train vs {ref} | peak MB infer / train | GMAC/s b1 / b{s['throughput_batch']} / train |"
+        + (f" share of peak b1 / b{s['throughput_batch']} / train |" if result.get("peak") else ""),
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|" + ("--:|" if result.get("peak") else ""),
     ]
     for r in base_rows:
         g = r.get("gmacs_per_s", {})
@@ -91,17 +211,24 @@ def markdown(result: dict) -> str:
             f"{_ratio(r, 'train_clips_vs_reference')} | {mem_text} | "
             f"{_f(g.get('keras_b1'), 0)} / {_f(g.get('keras_b8'), 0)} / "
             f"{_f(g.get('train_approx'), 0)} |"
+            + (
+                f" {_share(r, 'keras_b1', 'keras_b8', 'train_approx')} |"
+                if result.get("peak")
+                else ""
+            )
         )
     tflite_rows = [r for r in base_rows if "tflite_fp32" in r]
     if tflite_rows:
         lines += [
             "",
             f"TFLite (ai-edge-litert, {result['machine'].get('tflite_threads')} threads, batch 1, "
-            "`invoke()` only; int8 = full integer, calibrated on random clips):",
+            "`invoke()` only; int8 = full integer, calibrated on random clips; XNNPACK: the "
+            "delegate's partitions and the ops left on TFLite's reference kernels, fp32 / int8):",
             "",
             f"| case | fp32 ms | int8 ms | int8 / fp32 | fp32 vs {ref} | int8 vs {ref} | "
-            "GMAC/s fp32 / int8 | MB fp32 / int8 |",
-            "|---|--:|--:|--:|--:|--:|--:|--:|",
+            "GMAC/s fp32 / int8 | share of peak fp32 / int8 | MB fp32 / int8 | "
+            "XNNPACK fp32 / int8 |",
+            "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|",
         ]
         for r in tflite_rows:
             g = r.get("gmacs_per_s", {})
@@ -110,8 +237,11 @@ def markdown(result: dict) -> str:
                 f"| {r['key']} | {_tflite(fp32)} | {_tflite(int8)} | {_ratio(r, 'int8_vs_fp32')} | "
                 f"{_ratio(r, 'tflite_fp32_vs_reference')} | {_ratio(r, 'tflite_int8_vs_reference')} | "
                 f"{_f(g.get('tflite_fp32'), 0)} / {_f(g.get('tflite_int8'), 0)} | "
-                f"{_f(fp32.get('size_mb'), 1)} / {_f(int8.get('size_mb'), 1)} |"
+                f"{_share(r, 'tflite_fp32', 'tflite_int8')} | "
+                f"{_f(fp32.get('size_mb'), 1)} / {_f(int8.get('size_mb'), 1)} | "
+                f"{short_delegation(fp32.get('xnnpack'))} / {short_delegation(int8.get('xnnpack'))} |"
             )
+        lines += context_block_lines(tflite_rows)
         dynamic = [r for r in tflite_rows if "tflite_dynamic" in r]
         if dynamic:
             lines += [
@@ -137,6 +267,9 @@ def markdown(result: dict) -> str:
             for q in ("tflite_fp32", "tflite_int8", "tflite_dynamic")
             if r.get(q, {}).get("delegate", "xnnpack") != "xnnpack"
         ]
+    if peak_line(result):
+        lines += ["", peak_line(result)]
+    lines += onednn_lines(result)
     variants = [r for r in rows if r["variant"]]
     if variants:
         lines += [

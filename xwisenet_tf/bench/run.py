@@ -15,6 +15,7 @@ from xwisenet_tf.bench import timing
 from xwisenet_tf.bench.cases import (
     INFER,
     MEMORY,
+    QUICK_CASES,
     REFERENCE,
     SUBJECT,
     TFLITE,
@@ -24,15 +25,23 @@ from xwisenet_tf.bench.cases import (
 )
 from xwisenet_tf.bench.machine import describe, load_average
 from xwisenet_tf.bench.measure import (
+    PEAK_KEY,
     Settings,
     build_model,
+    context_block_fallback,
+    context_block_names,
     convert_tflite,
+    delegation,
+    dense_peak_input,
+    dense_peak_macs,
+    dense_peak_model,
     inference_call,
     inference_models,
     random_clips,
     tflite_call,
     training_call,
 )
+from xwisenet_tf.export.delegation import describe_delegation
 
 TFLITE_LABELS = {"none": "tflite_fp32", "int8": "tflite_int8", "dynamic": "tflite_dynamic"}
 
@@ -52,7 +61,14 @@ def run_benchmark(
     subject: str = SUBJECT,
     log: Callable[[str], None] = print,
 ) -> dict:
-    """Measures every case; returns {"machine", "settings", "cases", "ratios", "targets"}."""
+    """Measures every case; returns {"machine", "settings", "cases", "peak", "onednn",
+    "ratios", "targets"}.
+
+    "peak": the dense peak (`Settings.peak`), a large 1x1 convolution timed in the same rounds
+    as the Keras batch-1 and the TFLite cases; every case's ``peak_share`` is its GMAC/s over
+    the peak's in the same runtime. "onednn": Keras latency and training of `onednn_cases`
+    again in two subprocesses, oneDNN on and off (`Settings.onednn`).
+    """
 
     start = time.time()
     machine = describe()
@@ -68,6 +84,7 @@ def run_benchmark(
 
     models = inference_models(with_kind(INFER), settings)
     timed = {}
+    peak = {"op": _peak_op(settings), "macs": dense_peak_macs(settings)} if settings.peak else {}
     if models:
         clip = random_clips(settings, 1)
         log(f"Keras batch-1 latency: {settings.rounds} rounds x {settings.calls} calls")
@@ -75,6 +92,8 @@ def run_benchmark(
             c.key: inference_call(models[c.key], clip, c.jit_compile, c.frozen)
             for c in with_kind(INFER)
         }
+        if peak:
+            calls[PEAK_KEY] = inference_call(dense_peak_model(settings), dense_peak_input(settings))
         timed["keras_b1"] = timing.interleave(
             calls, settings.rounds, settings.calls, settings.warmup, log
         )
@@ -92,7 +111,7 @@ def run_benchmark(
         timed["keras_b8"] = timing.interleave(calls, settings.throughput_rounds, 1, 2, log)
         del calls
     if settings.tflite and with_kind(TFLITE):
-        timed.update(_tflite(with_kind(TFLITE), models, settings, threads, rows, log))
+        timed.update(_tflite(with_kind(TFLITE), models, settings, threads, rows, peak, log))
     del models
     release_memory()
     if settings.train_rounds and with_kind(TRAIN):
@@ -104,7 +123,11 @@ def run_benchmark(
             log(f"Peak memory (subprocess): {c.key}")
             rows[c.key]["memory"] = peak_memory(c.key, settings)
 
-    _fill_rows(rows, cases, timed, settings, reference)
+    _fill_peak(peak, timed)
+    _fill_rows(rows, cases, timed, settings, reference, peak)
+    onednn = None
+    if settings.onednn:
+        onednn = _onednn(cases, settings, reference, subject, machine, log)
     result = {
         "schema": 1,
         "machine": {**machine, "load_average_end": load_average(), "tflite_threads": threads},
@@ -112,6 +135,10 @@ def run_benchmark(
         "duration_s": round(time.time() - start, 1),
         "cases": [rows[c.key] for c in cases],
     }
+    if peak:
+        result["peak"] = peak
+    if onednn:
+        result["onednn"] = onednn
     result["ratios"] = key_ratios(result, reference, subject)
     result["ratios_of_medians"] = key_ratios(result, reference, subject, "of_medians")
     result["targets"] = check_targets(result, subject)
@@ -228,13 +255,15 @@ def _conv_type(case: Case) -> str:
     return resolve_spec(case.model).conv_type
 
 
-def _tflite(cases, models, settings, threads, rows, log) -> dict:
-    """Converts every case (fp32, int8), frees the Keras models, then times the interpreters."""
+def _tflite(cases, models, settings, threads, rows, peak, log) -> dict:
+    """Converts every case (fp32, int8) and records XNNPACK's partitions and fallback ops, frees
+    the Keras models, then times the interpreters (and the dense peak, `peak`) interleaved."""
     clip = random_clips(settings, 1)
     calibration = random_clips(settings, settings.calibration_clips, 3)
     contents = {}
     quantizations = ["none"] + ["int8"] * settings.int8 + ["dynamic"] * settings.tflite_dynamic
     for c in cases:
+        blocks = context_block_names(models[c.key])
         for q in quantizations:
             log(f"TFLite conversion: {c.key} ({q})")
             converted = convert_tflite(models[c.key], q, calibration if q == "int8" else None)
@@ -243,14 +272,40 @@ def _tflite(cases, models, settings, threads, rows, log) -> dict:
             rows[c.key][label] = converted
             if content is not None:
                 contents[(c.key, label)] = content
+                report = delegation(content, threads)
+                converted["xnnpack"] = report
+                if blocks:
+                    converted["context_block_fallback"] = context_block_fallback(report, blocks)
+                log(f"  XNNPACK: {describe_delegation(report)}")
     models.clear()
     release_memory()
+    inputs = {}
+    if peak:
+        peak_model = dense_peak_model(settings)
+        peak_calibration = dense_peak_input(settings, 2, 3)
+        for q in quantizations[: 1 + settings.int8]:
+            label = TFLITE_LABELS[q]
+            log(f"TFLite conversion: {PEAK_KEY} ({q})")
+            # int8 input and output: the peak times the convolution, not (de)quantisation.
+            converted = convert_tflite(
+                peak_model, q, peak_calibration if q == "int8" else None, int8_io=q == "int8"
+            )
+            content = converted.pop("content", None)
+            peak[label] = converted
+            if content is not None:
+                contents[(PEAK_KEY, label)] = content
+                converted["xnnpack"] = delegation(content, threads)
+        inputs[PEAK_KEY] = dense_peak_input(settings)
+        del peak_model
     calls = {}
     for (key, label), content in contents.items():
+        entry = peak[label] if key == PEAK_KEY else rows[key][label]
         try:
-            calls[(key, label)], rows[key][label]["delegate"] = tflite_call(content, clip, threads)
+            calls[(key, label)], entry["delegate"] = tflite_call(
+                content, inputs.get(key, clip), threads
+            )
         except Exception as e:  # noqa: BLE001 - e.g. the interpreter cannot allocate
-            rows[key][label]["error"] = f"{type(e).__name__}: {str(e)[:300]}"
+            entry["error"] = f"{type(e).__name__}: {str(e)[:300]}"
     del contents
     if not calls:
         return {}
@@ -263,7 +318,76 @@ def _tflite(cases, models, settings, threads, rows, log) -> dict:
     return out
 
 
-def _fill_rows(rows, cases, timed, settings, reference) -> None:
+def _peak_op(settings: Settings) -> str:
+    c, n = settings.peak_channels, settings.peak_size
+    return f"1x1 convolution {c} -> {c} channels on 1x{n}x{n} (TFLite CONV_2D)"
+
+
+def _peak_rate(peak: dict, kind: str) -> float | None:
+    """GMAC/s of the dense peak in `kind` (unrounded), None if it was not timed there."""
+    median = peak.get(kind, {}).get("median_ms")
+    return peak["macs"] / median / 1e6 if median else None
+
+
+def _fill_peak(peak: dict, timed: dict) -> None:
+    """Median times and GMAC/s of the dense peak in each runtime it was timed in."""
+    for kind in ("keras_b1", *TFLITE_LABELS.values()):
+        if PEAK_KEY in timed.get(kind, {}):
+            stats = timing.summarize(timed[kind].pop(PEAK_KEY))
+            stats["gmacs_per_s"] = round(peak["macs"] / stats["median_ms"] / 1e6, 2)
+            peak[kind] = {**peak.get(kind, {}), **stats}
+
+
+# Which peak each GMAC/s figure is a share of: Keras figures of the Keras peak (batch 1; the
+# training figure is an estimate, 3 x MACs per clip), TFLite ones of the same TFLite model kind.
+PEAK_OF = {
+    "keras_b1": "keras_b1",
+    "keras_b8": "keras_b1",
+    "train_approx": "keras_b1",
+    "tflite_fp32": "tflite_fp32",
+    "tflite_int8": "tflite_int8",
+    "tflite_dynamic": "tflite_fp32",
+}
+
+
+def onednn_cases(cases: list[Case], reference: str, subject: str, keys: str = "") -> list[str]:
+    """The cases of the oneDNN on/off pass: `keys` if given, else the run's base cases that are
+    on the quick list (`QUICK_CASES`), and the reference."""
+    if keys:
+        return [k.strip() for k in keys.split(",") if k.strip()]
+    run = [c.key for c in cases if not c.variant and c.does(INFER)]
+    chosen = [k for k in run if k in QUICK_CASES or k in (reference, subject)]
+    return chosen
+
+
+def _onednn(cases, settings, reference, subject, machine, log) -> dict | None:
+    """Keras latency and training with oneDNN on and off, one subprocess each
+    (`xwisenet_tf.bench.runtime`, ``TF_ENABLE_ONEDNN_OPTS=1`` / ``=0``)."""
+    from xwisenet_tf.bench.runtime import run_runtime
+
+    keys = onednn_cases(cases, reference, subject, settings.onednn_cases)
+    if not keys:
+        return None
+    log(f"oneDNN on and off, one subprocess each: {', '.join(keys)}")
+    result = run_runtime(
+        ["onednn-on", "onednn-off"], settings, subject, reference, repeats=1, log=log, cases=keys
+    )
+    return {
+        "cpu": machine["cpu"],
+        "avx512": machine.get("avx512"),
+        "cases": keys,
+        "configs": {
+            name: {
+                "env": result["configs"][name]["env"],
+                "onednn": next((r.get("onednn") for r in runs if "error" not in r), None),
+                **result["summary"][name],
+            }
+            for name, runs in result["runs"].items()
+        },
+    }
+
+
+def _fill_rows(rows, cases, timed, settings, reference, peak) -> None:
     batch_of = {"keras_b1": 1, "keras_b8": settings.throughput_batch}
     for c in cases:
         row = rows[c.key]
@@ -277,7 +401,7 @@ def _fill_rows(rows, cases, timed, settings, reference) -> None:
             batch = batch_of.get(kind, 1)
             stats["clips_per_s"] = round(batch * 1e3 / stats["median_ms"], 2)
             row[kind] = {**row.get(kind, {}), **stats}
-            gmacs[kind] = round(batch * macs / stats["median_ms"] / 1e6, 1)
+            gmacs[kind] = batch * macs / stats["median_ms"] / 1e6
             if reference in timed[kind] and c.key != reference:
                 ratios[f"{kind}_vs_reference"] = timing.compare(timed[kind], c.key, reference)
             if c.variant and c.base in timed[kind]:
@@ -293,14 +417,20 @@ def _fill_rows(rows, cases, timed, settings, reference) -> None:
             stats["clips_per_s"] = round(settings.train_batch / stats["median_s"], 2)
             row["train"] = stats
             # A training step costs about 3 forward passes (forward, input and weight gradients).
-            gmacs["train_approx"] = round(3 * macs * stats["clips_per_s"] / 1e9, 1)
+            gmacs["train_approx"] = 3 * macs * settings.train_batch / stats["median_s"] / 1e9
             ratios.update(timed.get("train_ratios", {}).get(c.key, {}))
         for q in ("int8", "dynamic"):
             label = TFLITE_LABELS[q]
             if c.key in timed.get(label, {}) and c.key in timed.get("tflite_fp32", {}):
                 pair = {q: timed[label][c.key], "fp32": timed["tflite_fp32"][c.key]}
                 ratios[f"{q}_vs_fp32"] = timing.compare(pair, q, "fp32")
-        row["gmacs_per_s"] = gmacs
+        row["gmacs_per_s"] = {kind: round(value, 1) for kind, value in gmacs.items()}
+        if peak:
+            row["peak_share"] = {
+                kind: round(value / _peak_rate(peak, PEAK_OF[kind]), 3)
+                for kind, value in gmacs.items()
+                if _peak_rate(peak, PEAK_OF[kind])
+            }
         row["ratios"] = ratios
 
 

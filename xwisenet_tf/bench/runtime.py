@@ -3,8 +3,9 @@
     python -m xwisenet_tf.bench runtime [--runtime_configs default,onednn-off,inter-op-1]
 
 Each configuration runs in its own subprocess (environment variables and thread pools cannot
-change inside one), measuring the subject and the reference side by side (batch-1 latency and
-training clips/s, interleaved). The configurations alternate, A B C A B C ..., so that drifting
+change inside one), measuring the subject and the reference (or a given list of cases) side by
+side: batch-1 latency and training clips/s, interleaved, and the Keras dense peak
+(`Settings.peak`). `python -m xwisenet_tf.bench run` uses it for its oneDNN on/off pass. The configurations alternate, A B C A B C ..., so that drifting
 machine load hits all of them; the ratio subject / reference within each subprocess is the
 number to compare. Only settings that keep float32 results are candidates: oneDNN's BF16
 "fpmath" mode (AMX) would be faster on this CPU but changes the results, so it is not offered.
@@ -22,10 +23,20 @@ from xwisenet_tf.bench.measure import Settings
 
 CONFIGS = {
     "default": {},
+    "onednn-on": {"env": {"TF_ENABLE_ONEDNN_OPTS": "1"}},
     "onednn-off": {"env": {"TF_ENABLE_ONEDNN_OPTS": "0"}},
     "inter-op-1": {"inter_op": 1},
     "intra-op-1": {"intra_op": 1},
 }
+
+
+# What each subprocess reports per case (medians over the repeats in the summary).
+CASE_FIELDS = (
+    "keras_b1_ms",
+    "train_clips_per_s",
+    "keras_b1_vs_reference",
+    "train_clips_vs_reference",
+)
 
 
 def _child(request: dict) -> dict:
@@ -41,7 +52,7 @@ def _child(request: dict) -> dict:
     from xwisenet_tf.bench.run import run_benchmark
 
     settings = Settings(**request["settings"])
-    keys = [request["subject"], request["reference"]]
+    keys = request.get("cases") or [request["subject"], request["reference"]]
     result = run_benchmark(
         parse_cases(keys), settings, request["reference"], request["subject"], log=lambda m: None
     )
@@ -53,11 +64,15 @@ def _child(request: dict) -> dict:
         "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
     }
     for key in keys:
+        ratios = rows[key].get("ratios", {})
         out[key] = {
             "keras_b1_ms": rows[key].get("keras_b1", {}).get("median_ms"),
             "train_clips_per_s": rows[key].get("train", {}).get("clips_per_s"),
+            "keras_b1_vs_reference": ratios.get("keras_b1_vs_reference", {}).get("median"),
+            "train_clips_vs_reference": ratios.get("train_clips_vs_reference", {}).get("median"),
         }
-    ratios = rows[request["subject"]].get("ratios", {})
+    out["keras_peak_gmacs_per_s"] = result.get("peak", {}).get("keras_b1", {}).get("gmacs_per_s")
+    ratios = rows.get(request["subject"], {}).get("ratios", {})
     out["latency_ratio"] = ratios.get("keras_b1_vs_reference", {}).get("median")
     out["train_ratio"] = ratios.get("train_clips_vs_reference", {}).get("median")
     return out
@@ -70,16 +85,28 @@ def run_runtime(
     reference: str = "resnet3d-18",
     repeats: int = 2,
     log=print,
+    cases: list[str] | None = None,
 ) -> dict:
-    """Alternates the configurations `repeats` times, one subprocess each."""
+    """Alternates the configurations `repeats` times, one subprocess each.
+
+    Args:
+        cases: Case keys to measure in each subprocess (default: subject and reference).
+    """
     from xwisenet_tf.bench.machine import describe
 
     for name in configs:
         if name not in CONFIGS:
             raise ValueError(f"Unknown runtime config {name!r}; configs: {list(CONFIGS)}")
     settings = Settings(
-        **{**settings.as_dict(), "tflite": False, "memory": False, "throughput_rounds": 0}
+        **{
+            **settings.as_dict(),
+            "tflite": False,
+            "memory": False,
+            "throughput_rounds": 0,
+            "onednn": False,
+        }
     )
+    keys = list(cases or [subject, reference])
     runs: dict[str, list[dict]] = {name: [] for name in configs}
     for r in range(repeats):
         for name in configs:
@@ -89,6 +116,7 @@ def run_runtime(
                 "settings": settings.as_dict(),
                 "subject": subject,
                 "reference": reference,
+                "cases": keys,
             }
             env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **CONFIGS[name].get("env", {})}
             proc = subprocess.run(
@@ -113,18 +141,29 @@ def run_runtime(
 
         summary[name] = {
             "runs": len(ok),
-            "subject_keras_b1_ms": med(lambda i: i[subject]["keras_b1_ms"]),
-            "reference_keras_b1_ms": med(lambda i: i[reference]["keras_b1_ms"]),
-            "latency_ratio": med(lambda i: i["latency_ratio"]),
-            "subject_train_clips_per_s": med(lambda i: i[subject]["train_clips_per_s"]),
-            "reference_train_clips_per_s": med(lambda i: i[reference]["train_clips_per_s"]),
-            "train_ratio": med(lambda i: i["train_ratio"]),
+            "subject_keras_b1_ms": med(lambda i: i.get(subject, {}).get("keras_b1_ms")),
+            "reference_keras_b1_ms": med(lambda i: i.get(reference, {}).get("keras_b1_ms")),
+            "latency_ratio": med(lambda i: i.get("latency_ratio")),
+            "subject_train_clips_per_s": med(lambda i: i.get(subject, {}).get("train_clips_per_s")),
+            "reference_train_clips_per_s": med(
+                lambda i: i.get(reference, {}).get("train_clips_per_s")
+            ),
+            "train_ratio": med(lambda i: i.get("train_ratio")),
+            "keras_peak_gmacs_per_s": med(lambda i: i.get("keras_peak_gmacs_per_s")),
+            "cases": {
+                key: {
+                    field: med(lambda i, key=key, field=field: i.get(key, {}).get(field))
+                    for field in CASE_FIELDS
+                }
+                for key in keys
+            },
             "errors": [i["error"] for i in items if "error" in i],
         }
     return {
         "schema": 1,
         "machine": describe(),
         "settings": {**settings.as_dict(), "subject": subject, "reference": reference},
+        "cases": keys,
         "repeats": repeats,
         "configs": {name: CONFIGS[name] for name in configs},
         "runs": runs,
@@ -141,8 +180,9 @@ def markdown(result: dict) -> str:
         "subprocess.",
         "",
         f"| configuration | {subject} b1 ms | {reference} b1 ms | latency ratio | "
-        f"{subject} train clips/s | {reference} train clips/s | training ratio |",
-        "|---|--:|--:|--:|--:|--:|--:|",
+        f"{subject} train clips/s | {reference} train clips/s | training ratio | "
+        "Keras dense peak GMAC/s |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|",
     ]
 
     def f(value, digits=2):
@@ -152,7 +192,8 @@ def markdown(result: dict) -> str:
         lines.append(
             f"| {name} | {f(row['subject_keras_b1_ms'], 1)} | {f(row['reference_keras_b1_ms'], 1)} "
             f"| {f(row['latency_ratio'], 3)} | {f(row['subject_train_clips_per_s'])} | "
-            f"{f(row['reference_train_clips_per_s'])} | {f(row['train_ratio'])} |"
+            f"{f(row['reference_train_clips_per_s'])} | {f(row['train_ratio'])} | "
+            f"{f(row.get('keras_peak_gmacs_per_s'), 0)} |"
         )
         lines += [f"- {name} failed: {e}" for e in row["errors"]]
     return "\n".join(lines) + "\n"
