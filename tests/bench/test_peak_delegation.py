@@ -77,3 +77,36 @@ def test_onednn_cases_are_the_runs_quick_list_cases_and_the_reference():
         "xwisenet-simple",
         "resnet3d-18",
     ]
+
+
+def test_quick_runs_the_onednn_pass_for_subject_and_reference_only():
+    from xwisenet_tf.bench.__main__ import _onednn_cases, _parser
+    from xwisenet_tf.bench.cases import QUICK_CASES
+
+    cases = parse_cases(",".join(QUICK_CASES))
+    quick = _parser().parse_args(["run", "--quick"])
+    assert _onednn_cases(quick, cases) == "xwisenet,resnet3d-18"
+    assert _onednn_cases(_parser().parse_args(["run"]), cases) == ""  # run.onednn_cases decides
+    given = _parser().parse_args(["run", "--quick", "--onednn_models=xwisenet-fast"])
+    assert _onednn_cases(given, cases) == "xwisenet-fast"
+
+
+def test_context_block_lines_report_fallback_refusal_and_partial_lists():
+    from xwisenet_tf.bench.report import context_block_lines
+
+    clean = {"fallback": {}, "fallback_tensors": []}
+    many = {"fallback": {"GATHER": 25}, "fallback_tensors": ["xwisenet_1/head/g"] * 20}
+    rows = [{"key": "a", "tflite_fp32": {"xnnpack": clean, "context_block_fallback": {}}}]
+    assert context_block_lines(rows) == [
+        "- context blocks: every op delegated to XNNPACK (checked in the 1 TFLite models with "
+        "context blocks)"
+    ]
+    rows[0]["tflite_int8"] = {"xnnpack": many, "context_block_fallback": {}}
+    assert "in 1 of them only among the first 20 fallback ops" in context_block_lines(rows)[0]
+    rows[0]["tflite_int8"]["context_block_fallback"] = {"stage1_ss": ["x/stage1_ss_1/add"]}
+    assert context_block_lines(rows) == [
+        "- context blocks on reference kernels, a int8: stage1_ss: x/stage1_ss_1/add"
+    ]
+    rows[0]["tflite_int8"] = {"xnnpack": {"error": "refused"}, "context_block_fallback": None}
+    assert context_block_lines(rows) == ["- a int8: XNNPACK refused the graph"]
+    assert context_block_lines([{"key": "r", "tflite_fp32": {"xnnpack": clean}}]) == []

@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
         "--onednn_models",
         default="",
         help="run: cases of the oneDNN on/off pass (default: the run's cases of the quick list "
-        "and the reference)",
+        "and the reference; with --quick the subject and the reference)",
     )
     p.add_argument("--sweep_frames", default="8,16,32,64", help="sweep: frame counts at --size")
     p.add_argument("--sweep_sizes", default="112,160,224", help="sweep: sizes at --frames")
@@ -153,6 +153,16 @@ def _command_line(argv) -> str:
     return "python -m xwisenet_tf.bench " + shlex.join(argv)
 
 
+def _onednn_cases(args, cases) -> str:
+    """`--onednn_models`; with `--quick` and none given, the run's subject and reference only
+    ("": the default choice of `xwisenet_tf.bench.run.onednn_cases`)."""
+    from xwisenet_tf.bench.cases import SUBJECT
+
+    if args.onednn_models or not args.quick:
+        return args.onednn_models
+    return ",".join(c.key for c in cases if c.key in (SUBJECT, args.reference) and not c.variant)
+
+
 def cmd_run(args, argv) -> dict:
     from xwisenet_tf.bench import report
     from xwisenet_tf.bench.cases import QUICK_CASES, default_cases, parse_cases
@@ -160,7 +170,9 @@ def cmd_run(args, argv) -> dict:
 
     keys = args.models or ",".join(QUICK_CASES if args.quick else default_cases())
     cases = parse_cases(keys)
-    result = run_benchmark(cases, _settings(args), reference=args.reference, log=_log)
+    settings = _settings(args)
+    settings.onednn_cases = _onednn_cases(args, cases)
+    result = run_benchmark(cases, settings, reference=args.reference, log=_log)
     result["command"] = _command_line(argv)
     os.makedirs(args.out_dir, exist_ok=True)
     paths = [

@@ -274,8 +274,10 @@ def _tflite(cases, models, settings, threads, rows, peak, log) -> dict:
                 contents[(c.key, label)] = content
                 report = delegation(content, threads)
                 converted["xnnpack"] = report
-                if blocks:
-                    converted["context_block_fallback"] = context_block_fallback(report, blocks)
+                if blocks:  # None: XNNPACK refused the graph, nothing to attribute
+                    converted["context_block_fallback"] = (
+                        None if "error" in report else context_block_fallback(report, blocks)
+                    )
                 log(f"  XNNPACK: {describe_delegation(report)}")
     models.clear()
     release_memory()
