@@ -227,7 +227,9 @@ def markdown(result: dict) -> str:
         lines += [
             "",
             f"TFLite (ai-edge-litert, {result['machine'].get('tflite_threads')} threads, batch 1, "
-            "`invoke()` only; int8 = full integer, calibrated on random clips; XNNPACK: the "
+            "`invoke()` only; int8 = full integer, calibrated on random clips; random weights, "
+            "with the context blocks' zero-initialised `transform_expand` kernels drawn from "
+            "N(0, 0.05) as training would leave them (`randomize_context_transforms`); XNNPACK: the "
             "delegate's partitions and the ops left on TFLite's reference kernels, fp32 / int8):",
             "",
             f"| case | fp32 ms | int8 ms | int8 / fp32 | fp32 vs {ref} | int8 vs {ref} | "
