@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pytest
 from keras import ops
 
 from xwisenet_tf.export.delegation import describe_delegation, xnnpack_delegation
@@ -43,3 +44,26 @@ def test_strided_time_slice_falls_back_in_float():
     outputs = keras.layers.Dense(2)(inputs[:, ::2])
     report = xnnpack_delegation(convert_to_tflite(keras.Model(inputs, outputs)))
     assert report["fallback"] == {"STRIDED_SLICE": 1}, report
+
+
+@pytest.mark.parametrize(
+    "preset", ["xwisenet", "xwisenet-fast", "shufflenet3d-1.0x", "resnet3d-18"]
+)
+def test_presets_run_in_one_xnnpack_partition_float_and_int8(preset):
+    """No op of any preset falls back to reference kernels, in float or int8 (issue 15: strided
+    time slices, the symmetric pool's GATHERs, the context blocks' EXP/BATCH_MATMUL/DIV/RSQRT
+    and zero-scale ADDs of padding-only taps had split or broken these graphs)."""
+    from xwisenet_tf.models import get_model
+    from xwisenet_tf.optimize import fold_batch_norms
+
+    shape = (8, 32, 32, 3)
+    model = fold_batch_norms(get_model(preset, 5, input_shape=shape))
+    rng = np.random.default_rng(0)
+    for layer in model._flatten_layers():
+        if layer.name.endswith("_transform_expand"):  # zero-initialised: trained ones are not
+            layer.kernel.assign(rng.normal(0, 0.05, layer.kernel.shape).astype("float32"))
+    calibration = rng.uniform(-1, 1, (4, *shape)).astype("float32")
+    for quantization in ("none", "int8"):
+        content = convert_to_tflite(model, quantization=quantization, calibration_data=calibration)
+        report = xnnpack_delegation(content)
+        assert (report["partitions"], report["fallback"]) == (1, {}), (quantization, report)

@@ -69,6 +69,17 @@ def test_ss_block_equals_numpy_eq3(pooling, rng):
     )
 
 
+@pytest.mark.parametrize("pooling", ["channel", "temporal", "channel_temporal"])
+def test_ss_block_on_one_position_per_frame(pooling, rng):
+    """At 1 x 1 (the last stage of a small input) each frame's context is its only feature."""
+    shape = (2, 3, 1, 1, 16)
+    layer = SSBlock(reduction=4, context_pooling=pooling)
+    layer(np.zeros(shape, "float32"))
+    _randomize(layer, rng)
+    x = rng.standard_normal(shape).astype("float32")
+    np.testing.assert_allclose(np.asarray(layer(x)), ss_block_numpy(layer, x), atol=1e-4)
+
+
 def test_new_ss_block_is_identity(rng):
     x = rng.standard_normal(SHAPE).astype("float32")
     np.testing.assert_array_equal(np.asarray(SSBlock()(x)), x)

@@ -17,6 +17,7 @@ Padding modes of the strided layers (`padding=` of the convolutions and the max 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 
 from xwisenet_tf.layer_options import check_choice
@@ -169,9 +170,46 @@ def subsample_stride_one(x, axis: int, length: int, kernel: int, stride: int, pa
     if padding == "same":
         offset = same_padding(length, kernel, 1)[0] - same_padding(length, kernel, stride)[0]
     count = output_length(length, kernel, stride, padding)
-    index = [slice(None)] * len(x.shape)
-    index[axis] = slice(offset, offset + (count - 1) * stride + 1, stride)
-    return x[tuple(index)]
+    return take_every(x, axis, offset, count, stride)
+
+
+def take_every(x, axis: int, start: int, count: int, stride: int):
+    """``x[..., start : start + (count - 1) * stride + 1 : stride, ...]`` along ``axis``, with
+    stride-1 slices and reshapes only.
+
+    A strided slice has no kernel in XNNPACK, LiteRT's CPU delegate: each one splits the
+    delegated graph. Here the `count * stride` elements from ``start`` are viewed as
+    ``(count, stride)`` and the first of each row is kept (the last row, when the axis ends
+    before it is complete, is a slice of its own).
+    """
+    from keras import ops
+
+    if stride == 1 or count == 1:
+        return _slice_axis(x, axis, start, count)
+    shape = [-1 if d is None else d for d in x.shape]
+    full = min(count, (shape[axis] - start) // stride)
+    inner = math.prod(shape[axis + 1 :])
+    # A 4-D view (outer, rows, stride, inner): TFLite's SLICE takes at most 5 dimensions.
+    rows = ops.reshape(_slice_axis(x, axis, start, full * stride), (-1, full, stride, inner))
+    kept = ops.reshape(_slice_axis(rows, 2, 0, 1), (*shape[:axis], full, *shape[axis + 1 :]))
+    if full == count:
+        return kept
+    # The last element has fewer than `stride - 1` elements after it: a slice of its own.
+    return ops.concatenate([kept, _slice_axis(x, axis, start + full * stride, 1)], axis=axis)
+
+
+def _slice_axis(x, axis: int, start: int, size: int):
+    """``x[..., start : start + size, ...]`` along ``axis`` (one stride-1 SLICE; none when it is
+    the whole axis)."""
+    from keras import ops
+
+    if start == 0 and size == x.shape[axis]:
+        return x
+    begin = [0] * len(x.shape)
+    begin[axis] = start
+    sizes = [-1 if d is None else d for d in x.shape]
+    sizes[axis] = size
+    return ops.slice(x, begin, sizes)
 
 
 def require_static(shape: Sequence[int | None], layer_name: str, dims: str = "T, H, W, C"):
@@ -208,12 +246,15 @@ def conv_by_temporal_taps(inputs, kernel, strides, padding: str, conv2d, epilogu
 
     depth = kernel.shape[0]
     stride_t, stride_h, stride_w = strides
-    inputs, time_padding, padding = pad_explicitly(inputs, kernel.shape[:3], padding)
+    mode, length = padding, inputs.shape[1]
+    inputs, time_padding, padding = pad_explicitly(inputs, kernel.shape[:3], mode)
+    before = explicit_pads(mode, kernel.shape[:3])[0][0] if mode in EXPLICIT_PADDINGS else 0
     frames = inputs.shape[1]
     if time_padding == "same":
         pad = same_padding(frames, depth, stride_t)
         if pad != (0, 0):
             inputs = ops.pad(inputs, ((0, 0), pad, (0, 0), (0, 0), (0, 0)))
+        before = pad[0]
     out_frames = output_length(frames, depth, stride_t, time_padding)
     _, _, height, width, channels = inputs.shape
     # TensorFlow's depthwise kernel without oneDNN rejects unequal row and column strides:
@@ -221,10 +262,12 @@ def conv_by_temporal_taps(inputs, kernel, strides, padding: str, conv2d, epilogu
     conv_strides = (1, 1) if stride_h != stride_w else (stride_h, stride_w)
     outputs = None
     for tap in range(depth):
-        if depth == 1 and stride_t == 1:
-            taken = inputs  # a slice here would copy the whole input
-        else:
-            taken = inputs[:, tap : tap + (out_frames - 1) * stride_t + 1 : stride_t]
+        reads = (tap + k * stride_t - before for k in range(out_frames))
+        if not any(0 <= frame < length for frame in reads):
+            # Only padding under this tap: its term is 0. Skipping it is exact, and an int8
+            # export would otherwise add a tensor of scale 0, which XNNPACK refuses.
+            continue
+        taken = take_every(inputs, 1, tap, out_frames, stride_t)
         folded = ops.reshape(taken, (-1, height, width, channels))
         y = conv2d(folded, kernel[tap], strides=conv_strides, padding=padding)
         outputs = y if outputs is None else outputs + y

@@ -40,6 +40,8 @@ def _softmax_weighted_sum(logits, values):
     Returns:
         `(..., C)`.
     """
+    if logits.shape[-2] == 1:  # one position: its weight is 1 (and l - max l would be all 0)
+        return ops.squeeze(values, axis=-2)
     shifted = logits - ops.max(logits, axis=-2, keepdims=True)
     with keras.name_scope(FLOAT_SCOPE):  # TFLite's int8 quantiser has no ELU
         weights = ops.elu(shifted) + 1.0

@@ -10,6 +10,7 @@ from xwisenet_tf.layers.common import (
     pad_explicitly,
     pad_for_one_op,
     subsample_stride_one,
+    take_every,
 )
 from xwisenet_tf.layers.conv_base import Conv3DBase
 
@@ -96,7 +97,9 @@ class DepthwiseConv3D(Conv3DBase):
         stride_t, sh, sw = self.strides
         # An explicit mode pads only the time axis here (the spatial kernel is 1 wide).
         inputs, padding, _ = pad_explicitly(inputs, self.kernel_size, self.padding)
-        x = inputs[:, :, ::sh, ::sw, :] if (sh, sw) != (1, 1) else inputs
+        x = inputs
+        for axis, stride in ((2, sh), (3, sw)):  # stride-1 slices: XNNPACK has no strided one
+            x = take_every(x, axis, 0, -(-x.shape[axis] // stride), stride)
         _, frames, height, width, channels = x.shape
         x = ops.reshape(x, (-1, frames, height * width, channels))
         depth = self.kernel_size[0]

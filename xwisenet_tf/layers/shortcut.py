@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from xwisenet_tf.layers.common import normalize_triple, output_length
+from xwisenet_tf.layers.common import normalize_triple, output_length, take_every
 
 
 @keras.saving.register_keras_serializable(package="xwisenet_tf")
@@ -39,8 +39,9 @@ class ZeroPadShortcut(keras.layers.Layer):
             )
 
     def call(self, inputs):
-        st, sh, sw = self.strides
-        x = inputs[:, ::st, ::sh, ::sw, :]
+        x = inputs
+        for axis, stride in enumerate(self.strides, start=1):  # XNNPACK has no strided slice
+            x = take_every(x, axis, 0, -(-x.shape[axis] // stride), stride)
         extra = self.filters - inputs.shape[-1]
         if extra:
             x = ops.pad(x, ((0, 0), (0, 0), (0, 0), (0, 0), (0, extra)))
