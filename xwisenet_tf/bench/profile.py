@@ -225,6 +225,9 @@ def summarize_events(events, kinds, kind_macs, steps: int, wall_s: float, mac_fa
     runs = collections.Counter(name for name, _, _ in events)
     for name, op_type, ms in robust_op_times(events, steps):
         pass_, kind, layer = attribute(name, kinds)
+        if kind == "other" and op_type.startswith("FusedBatchNorm"):
+            # The fused BatchNorm's custom gradient runs outside the layer's name scope.
+            pass_, kind, layer = "backward", "BatchNorm", "BatchNorm (gradient)"
         by_type[op_type] += ms
         by_kind[kind] += ms
         by_pass[pass_] += ms

@@ -330,7 +330,7 @@ def markdown(result: dict) -> str:
     if result.get("targets"):
         lines += [
             "",
-            "Targets (issue item 2):",
+            "Targets (the speed issue's item 2; issue 15):",
             "",
             "| target | case | measured | needed | met |",
             "|---|---|--:|--:|---|",
