@@ -34,7 +34,8 @@ def _softmax_weighted_sum(logits, values):
     0 or 1 step and bias the context low (docs/deploying.md).
 
     Args:
-        logits: `(..., positions, 1)`, broadcastable against `values`.
+        logits: `(..., positions, 1)`, or one logit per channel `(..., positions, C)`;
+            broadcastable against `values`.
         values: `(..., positions, C)`.
 
     Returns:
