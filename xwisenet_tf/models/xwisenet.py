@@ -14,7 +14,7 @@ import keras
 from xwisenet_tf.layers.context_blocks import make_context_block
 from xwisenet_tf.layers.conv_variants import NAME_TAGS, TraditionalConv3D, make_conv
 from xwisenet_tf.layers.pooling import FoldedMaxPool3D
-from xwisenet_tf.layers.shuffle import ChannelShuffle, ChannelSplit
+from xwisenet_tf.layers.shuffle import ChannelShuffle, ChannelShuffleSplit, ChannelSplit
 from xwisenet_tf.models.presets import (
     HEAD_CHANNELS,
     STAGE_CHANNELS,
@@ -29,6 +29,7 @@ def build_xwisenet(
     input_shape=(16, 112, 112, 3),
     name: str = "xwisenet",
     classifier_activation: str | None = "softmax",
+    fuse_shuffle_split: bool = True,
 ) -> keras.Model:
     """Builds a functional XwiseNet from `spec`.
 
@@ -37,6 +38,12 @@ def build_xwisenet(
     `classifier_activation=None`). With `spec.causal` the temporal kernels see past frames
     only; the global average over time is then the mean of per-frame features that
     `xwisenet_tf.streaming` accumulates frame by frame.
+
+    `fuse_shuffle_split`: a unit followed by a Same Unit ends with one `ChannelShuffleSplit`
+    (the shuffle and the next unit's channel split in one transpose) instead of a
+    `ChannelShuffle` and the next unit's `ChannelSplit`. Same outputs and the same weights
+    and weight names either way (the two layers have no weights); `False` builds the layer
+    graph of before issue 15.
     """
     inputs = keras.Input(shape=tuple(input_shape), name="clips")
     padding = "causal" if spec.causal else spec.padding
@@ -54,16 +61,23 @@ def build_xwisenet(
     if spec.block and 1 in spec.block_stages:
         x = _context_block(spec, "stage1")(x)
 
-    for stage, (repeats, channels) in enumerate(
-        zip(spec.stage_repeats, STAGE_CHANNELS[spec.width], strict=True), start=2
-    ):
-        for unit in range(1, repeats + 1):
-            prefix = f"stage{stage}_unit{unit}"
-            if unit == 1:
-                x = _downsample_unit(x, channels, spec.temporal_strides[stage - 1], spec, prefix)
-            else:
-                with_block = bool(spec.block) and stage in spec.block_stages
-                x = _same_unit(x, spec, prefix, with_block)
+    units = [
+        (stage, unit, channels)
+        for stage, (repeats, channels) in enumerate(
+            zip(spec.stage_repeats, STAGE_CHANNELS[spec.width], strict=True), start=2
+        )
+        for unit in range(1, repeats + 1)
+    ]
+    fuse = fuse_shuffle_split and not (spec.block and spec.block_position == "after_shuffle")
+    for i, (stage, unit, channels) in enumerate(units):
+        prefix = f"stage{stage}_unit{unit}"
+        # The next unit is a Same Unit: hand it the two halves it splits its input into.
+        split = fuse and i + 1 < len(units) and units[i + 1][1] > 1
+        if unit == 1:
+            x = _downsample_unit(x, channels, spec.temporal_strides[stage - 1], spec, prefix, split)
+        else:
+            with_block = bool(spec.block) and stage in spec.block_stages
+            x = _same_unit(x, spec, prefix, with_block, split)
 
     x = TraditionalConv3D(
         HEAD_CHANNELS[spec.width], 1, implementation=spec.implementation, name="head_conv"
@@ -102,11 +116,21 @@ def _context_block(spec: XwiseNetSpec, prefix: str):
     )
 
 
-def _downsample_unit(x, channels: int, temporal_stride: int, spec: XwiseNetSpec, prefix: str):
+def _shuffle(x, prefix: str, split: bool):
+    """The unit's channel shuffle; with `split`, also the next unit's channel split."""
+    if split and x.shape[-1] % 4 == 0:
+        return ChannelShuffleSplit(name=f"{prefix}_shuffle")(x)
+    return ChannelShuffle(2, name=f"{prefix}_shuffle")(x)
+
+
+def _downsample_unit(
+    x, channels: int, temporal_stride: int, spec: XwiseNetSpec, prefix: str, split: bool = False
+):
     """Downsample Unit (Fig. 1(c)): both branches strided, channels doubled, then shuffled.
 
     Context blocks go in the Same Units only: with them in all 16 units the model would have
     3.67 M parameters instead of the paper's 3.51 M (docs/reproduction.md).
+    With `split`, returns the two halves of the shuffled output (`_shuffle`).
     """
     half = channels // 2
     strides = (temporal_stride, 2, 2)
@@ -115,18 +139,23 @@ def _downsample_unit(x, channels: int, temporal_stride: int, spec: XwiseNetSpec,
     right = _pointwise(spec, half, f"{prefix}_pw")(x)
     right = _branch_conv(spec, half, strides, f"{prefix}_{tag}")(right)
     x = keras.layers.Concatenate(name=f"{prefix}_concat")([left, right])
-    return ChannelShuffle(2, name=f"{prefix}_shuffle")(x)
+    return _shuffle(x, prefix, split)
 
 
-def _same_unit(x, spec: XwiseNetSpec, prefix: str, with_block: bool):
+def _same_unit(x, spec: XwiseNetSpec, prefix: str, with_block: bool, split: bool = False):
     """Same Unit (Fig. 1(b)): channel split, one X-Conv branch, concat, shuffle.
 
     The context block sits at `spec.block_position` (Table III(b)): after the branch's last
     1x1x1 conv, before the channel shuffle (the paper's default) or after it.
+    `x` is the unit's input, or its two halves when the unit before has split it already;
+    with `split`, returns the two halves of the shuffled output (`_shuffle`).
     """
-    half = x.shape[-1] // 2
+    if isinstance(x, (list, tuple)):
+        left, right = x
+    else:
+        left, right = ChannelSplit(name=f"{prefix}_split")(x)
+    half = right.shape[-1]
     tag = NAME_TAGS[spec.conv_type]
-    left, right = ChannelSplit(name=f"{prefix}_split")(x)
     right = _pointwise(spec, half, f"{prefix}_pw")(right)
     right = _branch_conv(spec, half, 1, f"{prefix}_{tag}")(right)
     if with_block and spec.block_position == "after_pointwise":
@@ -134,7 +163,7 @@ def _same_unit(x, spec: XwiseNetSpec, prefix: str, with_block: bool):
     x = keras.layers.Concatenate(name=f"{prefix}_concat")([left, right])
     if with_block and spec.block_position == "before_shuffle":
         x = _context_block(spec, prefix)(x)
-    x = ChannelShuffle(2, name=f"{prefix}_shuffle")(x)
+    x = _shuffle(x, prefix, split)
     if with_block and spec.block_position == "after_shuffle":
         x = _context_block(spec, prefix)(x)
     return x
