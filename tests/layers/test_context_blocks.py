@@ -126,6 +126,23 @@ def test_gc_block_equals_numpy(rng):
     run_layer_test(GCBlock, {"reduction": 4}, SHAPE, SHAPE, reference=reference, atol=1e-4)
 
 
+@pytest.mark.parametrize("block", ["ss-channel", "ss-temporal", "ss-channel_temporal", "gc"])
+def test_tflite_form_equals_the_keras_form(block, rng):
+    """The int8-friendly weighted sum the TFLite exporters trace (ELU + 1, MUL, SUM) computes
+    the same outputs as the Keras form (EXP, MATMUL), on logits up to 50 apart."""
+    from xwisenet_tf.layers.context_blocks import tflite_form
+
+    kind, _, pooling = block.partition("-")
+    layer = SSBlock(4, context_pooling=pooling) if kind == "ss" else GCBlock(4)
+    layer(np.zeros(SHAPE, "float32"))
+    _randomize(layer, rng)
+    x = (10 * rng.standard_normal(SHAPE)).astype("float32")
+    keras_form = np.asarray(layer(x))
+    with tflite_form():
+        exported_form = np.asarray(layer(x))
+    np.testing.assert_allclose(exported_form, keras_form, rtol=1e-5, atol=1e-4)
+
+
 def test_se_block_equals_numpy(rng):
     def reference(layer, x):
         w1, b1, w2, b2 = (np.asarray(v) for v in layer.weights)

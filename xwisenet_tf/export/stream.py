@@ -48,6 +48,7 @@ def convert_step_model(
 
     from xwisenet_tf.export.int8_recipe import convert_int8
     from xwisenet_tf.export.tflite import _summarize_error, check_quantization, non_builtin_ops
+    from xwisenet_tf.layers.context_blocks import tflite_form
 
     check_quantization(quantization)
     if quantization == "int8" and calibration_clips is None:
@@ -66,7 +67,8 @@ def convert_step_model(
 
     archive.add_endpoint("serving_default", serve, input_signature=specs)
     with tempfile.TemporaryDirectory(prefix="xwisenet_step_") as workdir:
-        archive.write_out(workdir, verbose=False)
+        with tflite_form():  # traced here, with the context blocks' int8-friendly form
+            archive.write_out(workdir, verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(
             workdir, signature_keys=["serving_default"]
         )

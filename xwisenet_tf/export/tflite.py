@@ -70,6 +70,7 @@ def tflite_converter(
     import tensorflow as tf
 
     from xwisenet_tf.export.saved_model import build_export_archive
+    from xwisenet_tf.layers.context_blocks import tflite_form
 
     check_quantization(quantization)
     if quantization == "int8" and calibration_data is None:
@@ -78,8 +79,9 @@ def tflite_converter(
         raise ExportError(f"int8_io needs quantization='int8'; received {quantization!r}")
     workdir = tempfile.TemporaryDirectory(prefix="xwisenet_tflite_")
     path = os.path.join(workdir.name, "saved_model")
-    archive, input_spec = build_export_archive(model, batch_size=batch_size)
-    archive.write_out(path, verbose=False)
+    with tflite_form():  # traced (at write_out) with the context blocks' int8-friendly form
+        archive, input_spec = build_export_archive(model, batch_size=batch_size)
+        archive.write_out(path, verbose=False)
     converter = tf.lite.TFLiteConverter.from_saved_model(path, signature_keys=["serving_default"])
     converter._xwisenet_workdir = workdir  # keeps the SavedModel until the converter is gone
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
