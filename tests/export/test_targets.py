@@ -161,10 +161,12 @@ def test_interleaved_latency_alternates_and_takes_the_median_ratio(monkeypatch):
 @pytest.fixture(scope="module")
 def near_tie_run(tmp_path_factory) -> tuple[str, str]:
     """``(checkpoint, prepared data)``: the untrained tiny checkpoint of the export tests
-    (1 video per class and split) with its classifier scaled by 1e-4, so that its six
-    probabilities differ by about 1e-5: int8 output steps (1/256) round them all to one
-    value, and the int8 model's top-1 is class 0 where the float model's is any class."""
+    (1 video per class and split) with its classifier kernel scaled by 1e-4 and biases of 5
+    (the last class -5): the first five logits differ by about 1e-5 while the int8 logits'
+    step is about 10/255, so int8 rounds them to one value and its top-1 is class 0 where the
+    float model's is any of the five."""
     import keras
+    import numpy as np
 
     from tests.export.conftest import make_synthetic_data, train_checkpoint
     from xwisenet_tf.export.exporter import load_checkpoint
@@ -174,7 +176,8 @@ def near_tie_run(tmp_path_factory) -> tuple[str, str]:
     model, _ = load_checkpoint(checkpoint)
     classifier = model.get_layer("predictions")
     kernel, bias = classifier.get_weights()
-    classifier.set_weights([kernel * 1e-4, bias * 0])
+    bias = np.where(np.arange(bias.shape[0]) < bias.shape[0] - 1, 5.0, -5.0)
+    classifier.set_weights([kernel * 1e-4, bias.astype(kernel.dtype)])
     model.save(checkpoint)  # the metadata sidecar stays beside it
     keras.backend.clear_session()
     return checkpoint, data

@@ -74,6 +74,7 @@ def layer_kinds(model) -> tuple[dict[str, str], dict[str, int]]:
         ZeroPadShortcut,
         layer_macs,
     )
+    from xwisenet_tf.layers.shuffle import ChannelShuffleSplit
 
     def conv_kind(layer) -> str:
         d, kh, kw = layer.kernel_size
@@ -93,7 +94,7 @@ def layer_kinds(model) -> tuple[dict[str, str], dict[str, int]]:
     def top_kind(layer) -> str:
         if isinstance(layer, ConvBNStack):
             return "ReLU in conv stacks"
-        if isinstance(layer, ChannelShuffle):
+        if isinstance(layer, ChannelShuffle | ChannelShuffleSplit):
             return "channel shuffle"
         if isinstance(layer, ChannelSplit):
             return "channel split"
@@ -225,7 +226,7 @@ def summarize_events(events, kinds, kind_macs, steps: int, wall_s: float, mac_fa
     runs = collections.Counter(name for name, _, _ in events)
     for name, op_type, ms in robust_op_times(events, steps):
         pass_, kind, layer = attribute(name, kinds)
-        if kind == "other" and op_type.startswith("FusedBatchNorm"):
+        if kind == "other" and "FusedBatchNorm" in op_type:  # also _MklNative...
             # The fused BatchNorm's custom gradient runs outside the layer's name scope.
             pass_, kind, layer = "backward", "BatchNorm", "BatchNorm (gradient)"
         by_type[op_type] += ms

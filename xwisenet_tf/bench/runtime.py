@@ -39,45 +39,6 @@ CASE_FIELDS = (
 )
 
 
-def _child(request: dict) -> dict:
-    """Runs in the subprocess: the side-by-side run restricted to latency and training."""
-    import tensorflow as tf
-
-    config = CONFIGS[request["config"]]
-    if "inter_op" in config:
-        tf.config.threading.set_inter_op_parallelism_threads(config["inter_op"])
-    if "intra_op" in config:
-        tf.config.threading.set_intra_op_parallelism_threads(config["intra_op"])
-    from xwisenet_tf.bench.cases import parse_cases
-    from xwisenet_tf.bench.run import run_benchmark
-
-    settings = Settings(**request["settings"])
-    keys = request.get("cases") or [request["subject"], request["reference"]]
-    result = run_benchmark(
-        parse_cases(keys), settings, request["reference"], request["subject"], log=lambda m: None
-    )
-    rows = {r["key"]: r for r in result["cases"]}
-    out = {
-        "config": request["config"],
-        "onednn": result["machine"]["onednn"],
-        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
-        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
-    }
-    for key in keys:
-        ratios = rows[key].get("ratios", {})
-        out[key] = {
-            "keras_b1_ms": rows[key].get("keras_b1", {}).get("median_ms"),
-            "train_clips_per_s": rows[key].get("train", {}).get("clips_per_s"),
-            "keras_b1_vs_reference": ratios.get("keras_b1_vs_reference", {}).get("median"),
-            "train_clips_vs_reference": ratios.get("train_clips_vs_reference", {}).get("median"),
-        }
-    out["keras_peak_gmacs_per_s"] = result.get("peak", {}).get("keras_b1", {}).get("gmacs_per_s")
-    ratios = rows.get(request["subject"], {}).get("ratios", {})
-    out["latency_ratio"] = ratios.get("keras_b1_vs_reference", {}).get("median")
-    out["train_ratio"] = ratios.get("train_clips_vs_reference", {}).get("median")
-    return out
-
-
 def run_runtime(
     configs: list[str],
     settings: Settings,
@@ -120,7 +81,7 @@ def run_runtime(
             }
             env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **CONFIGS[name].get("env", {})}
             proc = subprocess.run(
-                [sys.executable, "-m", "xwisenet_tf.bench.runtime", json.dumps(request)],
+                [sys.executable, "-m", "xwisenet_tf.bench.runtime_child", json.dumps(request)],
                 capture_output=True,
                 text=True,
                 env=env,
@@ -203,7 +164,3 @@ def write(result: dict, out_dir: str) -> list[str]:
     from xwisenet_tf.bench.report import write_result
 
     return write_result(result, out_dir, "runtime", "Runtime settings", markdown(result))
-
-
-if __name__ == "__main__":
-    print(json.dumps(_child(json.loads(sys.argv[1]))), flush=True)
