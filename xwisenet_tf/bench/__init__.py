@@ -14,10 +14,12 @@ because absolute times on a shared machine drift. See `docs/performance.md` for 
 Modules: `cases` (what is measured), `timing` (interleaving, statistics), `measure` (models and
 the timed calls), `memory` (peak memory in a subprocess), `run` (the side-by-side run),
 `sweep` (scaling with frames and image size), `profile` (TensorFlow profiler per op / layer),
-`runtime` (settings fixed at TensorFlow start-up), `report` (Markdown, JSON, plot).
+`runtime` (settings fixed at TensorFlow start-up; `runtime_child` runs one in its subprocess),
+`report` (Markdown, JSON, plot).
 
 Single benches, each `python -m xwisenet_tf.bench.NAME --help`: `stream` (per-frame cost of a
 causal model's step model), `depthwise` (folded vs grouped DepthwiseConv3D), `input_pipeline`
 (pipeline clips/s vs a training step's), `convergence` (training recipes side by side: test
-accuracy against minutes and steps), `init_gradients` (gradient RMS per depth at initialisation).
+accuracy against minutes and steps), `init_gradients` (gradient RMS per depth at initialisation),
+`training_speed` (training steps of today's path against the one before issue 15).
 """
