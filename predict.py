@@ -31,7 +31,8 @@ an error (exit status 2) before any video is read.
 step export, ``export.py --stream``) frame by frame: a file's frames are fed at their real rate
 (``--pace=fast``: as fast as the model runs) with a live line of the top labels so far; a
 camera (``--input=/dev/video0``; ``avfoundation:0`` on macOS, ``dshow:video=<name>`` on
-Windows) until it ends, ``--max_frames`` or Ctrl-C. ``--output`` works as in clip mode; each
+Windows; ``lavfi:testsrc`` is FFmpeg's generated test pattern) until it ends, ``--max_frames``
+or Ctrl-C. ``--output`` works as in clip mode; each
 frame shows the probabilities after it (`xwisenet_tf.prediction.stream`).
 """
 

@@ -26,14 +26,17 @@ from xwisenet_tf.training.errors import TrainingError
 
 PACES = ("real", "fast")
 # Camera inputs: a V4L2 device (Linux), or "<FFmpeg input format>:<device>", e.g.
-# "avfoundation:0" (macOS) or "dshow:video=Integrated Camera" (Windows).
+# "avfoundation:0" (macOS) or "dshow:video=Integrated Camera" (Windows); "lavfi:<source>" is
+# FFmpeg's generated live source (e.g. "lavfi:testsrc=size=320x240:rate=25"), the live mode
+# without a camera.
 CAMERA_PREFIX = "/dev/video"
+CAMERA_FORMATS = ("avfoundation", "dshow", "lavfi")
 
 
 def is_camera(name: str) -> bool:
     """Whether an ``--input`` names a camera rather than a file or folder."""
     name = os.fspath(name)
-    return name.startswith(CAMERA_PREFIX) or name.split(":", 1)[0] in ("avfoundation", "dshow")
+    return name.startswith(CAMERA_PREFIX) or name.split(":", 1)[0] in CAMERA_FORMATS
 
 
 class StreamPredictor:
@@ -132,7 +135,8 @@ class StreamPredictor:
         (0: no limit) or Ctrl-C.
 
         Args:
-            device: ``/dev/videoN`` (V4L2) or ``<format>:<device>`` (`is_camera`).
+            device: ``/dev/videoN`` (V4L2) or ``<format>:<device>`` (`is_camera`; ``lavfi:``
+                an FFmpeg-generated live source).
             max_frames: Stop after this many frames (0: never).
             on_frame: As in `stream_video`, also given the RGB frame and the camera's rate as
                 ``frame=`` and ``rate=``.
