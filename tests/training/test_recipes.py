@@ -140,3 +140,14 @@ def test_first_line_says_what_the_run_does_and_how_long():
     assert "40 epochs" in longer and "minutes" not in longer  # no claim for another budget
     kth = plan_line(TrainConfig(dataset="kth", recipe="paper").resolved())
     assert kth.startswith("Dataset kth: training xwisenet with the paper recipe for 50 epochs")
+
+
+def test_mixed_precision_on_a_cpu_is_warned_about():
+    from xwisenet_tf.training.model_build import policy_name
+    from xwisenet_tf.training.run_messages import precision_warning
+
+    policy = policy_name(TrainConfig(mixed_precision=True))
+    assert policy == "mixed_bfloat16"  # no GPU on the test machines
+    assert "3.8x slower than float32" in precision_warning(policy)
+    assert precision_warning(policy_name(TrainConfig())) is None
+    assert precision_warning("mixed_float16") is None  # GPUs: the usual speed-up

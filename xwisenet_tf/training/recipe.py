@@ -62,6 +62,7 @@ from xwisenet_tf.training.resolve import (
 )
 from xwisenet_tf.training.run_messages import (
     plan_line,
+    precision_warning,
     print_header,
     print_relu_warmup,
     print_selection,
@@ -155,6 +156,9 @@ def train(config: TrainConfig, callbacks: list | None = None) -> TrainResult:
         config, prepared, manifest, validation, spec, strategy, task.num_workers
     )
     steps = resolved["steps_per_epoch"]
+    warning = precision_warning(resolved["mixed_precision_policy"])
+    if warning and task.is_chief:
+        print(warning, flush=True)
     keras.utils.set_random_seed(config.seed)
     with dtype_policy(resolved["mixed_precision_policy"]):
         with strategy.scope():

@@ -54,6 +54,18 @@ def plan_line(config: TrainConfig) -> str:
     )
 
 
+def precision_warning(policy: str) -> str | None:
+    """A warning for ``--mixed_precision`` on a CPU (`policy_name`'s ``mixed_bfloat16``), else
+    None: measured 3.8 x slower than float32 for XwiseNet (docs/training.md)."""
+    if policy != "mixed_bfloat16":
+        return None
+    return (
+        "WARNING: --mixed_precision on a CPU trains in mixed bfloat16, which was 3.8x slower "
+        "than float32 for xwisenet even on a CPU with AMX bfloat16 units (docs/training.md); "
+        "drop --mixed_precision unless it measured faster on yours."
+    )
+
+
 # Fewer validation videos than this make a plateau rule and a best checkpoint a coin toss.
 MIN_VALIDATION_VIDEOS = 30
 
