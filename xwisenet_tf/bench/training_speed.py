@@ -79,18 +79,25 @@ def training_step(model, path: str, clips, labels, losses: list):
     return step
 
 
-def dense_peak(size: int = 56, channels: int = 512, batch: int = 4):
-    """(blocking zero-argument call, MACs per call): a 1x1 convolution `channels` ->
-    `channels` on `batch` x `size` x `size`, the densest work the CPU does (GMAC/s = MACs /
-    its time)."""
-    import numpy as np
+def dense_peak(batch: int = 4):
+    """(blocking zero-argument call, MACs per call): the benchmark's dense peak
+    (`measure.dense_peak_model`, a 1x1 convolution of 512 to 512 channels on 56 x 56) on a
+    batch of `batch`, the densest work the CPU does (GMAC/s = MACs / its time). The call
+    returns the output's sum, so that copying the output out is not timed."""
     import tensorflow as tf
 
-    rng = np.random.default_rng(0)
-    x = tf.constant(rng.standard_normal((batch, size, size, channels)).astype("float32"))
-    kernel = tf.constant(rng.standard_normal((1, 1, channels, channels)).astype("float32"))
-    conv = tf.function(lambda: tf.reduce_sum(tf.nn.conv2d(x, kernel, 1, "VALID")))
-    return (lambda: conv().numpy()), batch * size * size * channels * channels
+    from xwisenet_tf.bench.measure import (
+        Settings,
+        dense_peak_input,
+        dense_peak_macs,
+        dense_peak_model,
+    )
+
+    settings = Settings()
+    model = dense_peak_model(settings)
+    x = tf.constant(dense_peak_input(settings, batch))
+    conv = tf.function(lambda: tf.reduce_sum(model(x, training=False)))
+    return (lambda: conv().numpy()), batch * dense_peak_macs(settings)
 
 
 def measure(
