@@ -86,3 +86,28 @@ def test_cli_prints_json_rows_and_readable_table(monkeypatch, capsys):
     profiling.main([])
     text = capsys.readouterr().out
     assert "XwiseNet + no block" in text and "+0.3%" in text
+
+
+def test_rows_of_one_model_share_one_build(monkeypatch):
+    """Table II's traditional 3D-ResNets are Table IV's: each distinct model is built once."""
+    import xwisenet_tf.models
+
+    builds = []
+    get_model_ = xwisenet_tf.models.get_model
+
+    def counting_get_model(*args, **kwargs):
+        builds.append(args[0])
+        return get_model_(*args, **kwargs)
+
+    monkeypatch.setattr(xwisenet_tf.models, "get_model", counting_get_model)
+    rows = [
+        paper_tables.PaperRow("A", "ss", "xwisenet", 6, None, None, overrides={"block": "ss"}),
+        paper_tables.PaperRow("B", "default", "xwisenet", 6, None, None),
+        paper_tables.PaperRow("C", "other head", "xwisenet", 7, None, None),
+    ]
+    counted = paper_tables.complexity_rows(rows)
+    assert builds == ["xwisenet", "xwisenet"]
+    assert [r["label"] for r in counted] == ["ss", "default", "other head"]
+    assert (counted[0]["params"], counted[0]["macs"]) == (counted[1]["params"], counted[1]["macs"])
+    assert counted[2]["params"] == counted[0]["params"] + 1024 + 1  # one more class: a row + bias
+    assert counted[2]["macs"] == counted[0]["macs"] + 1024
