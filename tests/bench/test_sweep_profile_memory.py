@@ -15,7 +15,10 @@ TINY = Settings(frames=4, size=32, num_classes=5, train_batch=2, xwisenet_overri
 # every model again after importing TensorFlow, and the stage-2 unit-2 layers checked by name
 # below are not needed there.
 ONE_UNIT = Settings(
-    **{**TINY.as_dict(), "xwisenet_overrides": {"width": 0.5, "stage_repeats": (1, 1, 1)}}
+    **{
+        **TINY.as_dict(),
+        "xwisenet_overrides": {**TINY.xwisenet_overrides, "stage_repeats": (1, 1, 1)},
+    }
 )
 
 
