@@ -24,6 +24,15 @@ PAPER = {
     "clips_per_video": 1,
     "train_crop": "corner_multiscale",
     "colour_jitter": 0.0,  # no photometric augmentation
+    # The small-data settings, all off (the resized crop's range applies to that crop only).
+    "crop_min_area": 0.35,
+    "crop_max_aspect": 4 / 3,
+    "speed_jitter": 1.0,
+    "grayscale": 0.0,
+    "erase": 0.0,
+    "mixup": 0.0,
+    "cutmix": 0.0,
+    "ema": 0.0,
     "relu_warmup": 0.0,  # the X-Convs' ReLUs from the first step
 }
 

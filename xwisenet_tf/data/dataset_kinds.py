@@ -82,12 +82,17 @@ def _kth_in_cache(data_dir: str, out: str, options: dict) -> None:
     options.setdefault("download_dir", os.path.join(data_dir, "downloads", "kth"))
 
 
+# Options of a folder dataset: the classes kept, the seeded test split, or one fold of a
+# grouped K-fold split (`xwisenet_tf.data.folds`).
+FOLDER_OPTIONS = ("classes", "test_fraction", "seed", "folds", "fold", "group", "stratify")
+
+
 def _plan_folder(source, output: str, options: dict, progress: bool) -> Plan:
     """A folder of ``<class>/<video>`` (with or without split folders)."""
     from xwisenet_tf.data import folder
 
     _need(source, "folder")
-    plan = folder.plan_folder(source, **_take(options, "classes", "test_fraction", "seed"))
+    plan = folder.plan_folder(source, **_take(options, *FOLDER_OPTIONS))
     _no_more(options, "folder")
     return plan
 
@@ -124,9 +129,7 @@ KINDS: dict[str, DatasetKind] = {
     "kth": DatasetKind(
         _plan_kth, spec_path="optional", flags=("split", "download_dir"), in_cache=_kth_in_cache
     ),
-    "folder": DatasetKind(
-        _plan_folder, spec_path="required", flags=("classes", "test_fraction", "seed")
-    ),
+    "folder": DatasetKind(_plan_folder, spec_path="required", flags=FOLDER_OPTIONS),
     "csv": DatasetKind(_plan_csv, spec_path="required", flags=("classes", "video_root")),
     "synthetic": DatasetKind(
         _plan_synthetic,

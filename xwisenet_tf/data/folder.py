@@ -7,6 +7,10 @@ Folder layouts accepted (``root`` is the folder given):
   more videos) go to ``test``, the rest to ``train``. Deterministic for a given seed.
 * ``root/<split>/<class>/<video>`` with split folders ``train``, ``val``/``validation``
   (-> ``validation``) and ``test``: those splits are used as they are.
+* ``root/<class>/<video>`` with ``folds=K, fold=I``: fold ``I`` of a grouped, stratified K-fold
+  split (`xwisenet_tf.data.folds`: options ``group`` and ``stratify``, regular expressions of
+  the sample id, and ``seed``) is ``test``, the other folds ``train``: one run of a
+  cross-validation (``python -m xwisenet_tf.bench.crossval``).
 
 A video is any file with a video extension (see `decode.VIDEO_EXTENSIONS`), at any depth below
 its class folder; hidden files and other extensions are ignored. Sample ids are the path
@@ -34,6 +38,7 @@ from collections.abc import Sequence
 
 from xwisenet_tf.data.decode import VIDEO_EXTENSIONS
 from xwisenet_tf.data.errors import DataError
+from xwisenet_tf.data.folds import assign_folds
 from xwisenet_tf.data.plan import SPLIT_ALIASES, Plan, Sample, VideoJob, VideoSource
 
 DEFAULT_TEST_FRACTION = 0.2
@@ -77,6 +82,10 @@ def plan_folder(
     test_fraction: float = DEFAULT_TEST_FRACTION,
     seed: int = 0,
     dataset: str = "folder",
+    folds: int | None = None,
+    fold: int | None = None,
+    group: str | None = None,
+    stratify: str | None = None,
 ) -> Plan:
     """Plans the conversion of a class-folder dataset (layouts in the module docstring).
 
@@ -85,14 +94,19 @@ def plan_folder(
         classes: Keep only these classes (their order gives the label indices); default all,
             sorted by name.
         test_fraction: Share of each class sent to ``test`` when there are no split folders.
-        seed: Seed of that split.
+        seed: Seed of that split (or of the fold assignment).
         dataset: Name recorded in the manifest.
+        folds: Cross-validation instead of ``test_fraction``: the number of folds K.
+        fold: With ``folds``: the fold that is ``test`` (0 .. K-1).
+        group: With ``folds``: regular expression of the group key (`assign_folds`).
+        stratify: With ``folds``: regular expression of the stratum key within a class.
     """
     root = os.fspath(root)
     if not os.path.isdir(root):
         raise DataError(f"{root}: dataset folder not found; expected root/<class>/<video files>")
     if not 0.0 <= test_fraction < 1.0:
         raise DataError(f"test_fraction must be in [0, 1); received {test_fraction}")
+    _check_fold_options(folds, fold, group, stratify)
     top = _subdirs(root)
     split_dirs = {d: SPLIT_ALIASES[d.lower()] for d in top if d.lower() in SPLIT_ALIASES}
     info: dict = {}
@@ -109,6 +123,27 @@ def plan_folder(
                 for path in _videos_below(os.path.join(root, d, cls)):
                     by_class.setdefault(cls, []).append((split, path))
         info["split_source"] = "folders"
+        if folds is not None:
+            raise DataError(
+                f"{root}: has split folders {sorted(split_dirs)}; folds={folds} needs the "
+                "layout root/<class>/<video> (the folds are the splits)"
+            )
+    elif folds is not None:
+        paths = {
+            _sample_id(root, path): (cls, path)
+            for cls in top
+            for path in _videos_below(os.path.join(root, cls))
+        }
+        fold_of = assign_folds(
+            [(sid, cls) for sid, (cls, _) in paths.items()], folds, seed, group, stratify
+        )
+        for sid, (cls, path) in sorted(paths.items()):
+            split = "test" if fold_of[sid] == fold else "train"
+            by_class.setdefault(cls, []).append((split, path))
+        info.update(
+            split_source="folds", folds=folds, fold=fold, split_seed=seed, group=group,
+            stratify=stratify,
+        )  # fmt: skip
     else:
         rng = random.Random(seed)
         for cls in top:
@@ -129,6 +164,17 @@ def plan_folder(
         for split, path in by_class[cls]
     ]
     return Plan(dataset=dataset, source=root, classes=selected, jobs=jobs, info=info)
+
+
+def _check_fold_options(folds, fold, group, stratify) -> None:
+    if folds is None:
+        if fold is not None or group is not None or stratify is not None:
+            raise DataError("fold, group and stratify need folds=K (a K-fold split)")
+        return
+    if not isinstance(folds, int) or folds < 2:
+        raise DataError(f"folds must be an integer >= 2; received folds={folds!r}")
+    if not isinstance(fold, int) or not 0 <= fold < folds:
+        raise DataError(f"fold must be an integer in [0, {folds - 1}]; received fold={fold!r}")
 
 
 def _csv_candidates(root: str, row: dict) -> list[str]:

@@ -16,11 +16,18 @@ import os
 
 import tensorflow as tf
 
+from xwisenet_tf.data.clip_augment import (
+    random_erase,
+    random_grayscale,
+    resized_crop_window,
+    speed_clip_indices,
+)
 from xwisenet_tf.data.clip_choices import (
     COLOUR_JITTER_RANGES,
     DEFAULT_TRAIN_CROP,
     MAX_COLOUR_JITTER,
     TRAIN_CROP_NAMES,
+    ClipAugmentation,
 )
 from xwisenet_tf.data.clip_ops import (
     MEAN_RGB,
@@ -65,7 +72,8 @@ __all__ = [
 DEFAULT_SHUFFLE_BUFFER = 128
 _ALL_SCALES = tuple(range(len(SCALES)))
 _ALL_POSITIONS = tuple(range(len(POSITIONS)))
-# Training crop -> (scale indices, position indices) drawn from uniformly (`clip_choices`).
+# Training crop -> (scale indices, position indices) drawn from uniformly (`clip_choices`);
+# None: the random resized crop (`clip_augment.resized_crop_window`).
 TRAIN_CROPS = dict(
     zip(
         TRAIN_CROP_NAMES,
@@ -75,6 +83,7 @@ TRAIN_CROPS = dict(
             (_ALL_SCALES, (0,)),  # centre_multiscale
             ((0,), (0,)),  # centre
             ((0,), _ALL_POSITIONS),  # corner
+            None,  # resized
         ),
         strict=True,
     )
@@ -92,23 +101,37 @@ def _draw(choices: tuple[int, ...], seed) -> tf.Tensor:
     return tf.gather(tf.constant(choices, tf.int32), pick)
 
 
-def _train_map(num_frames, image_size, stride, video_index, crop, colour_jitter):
-    scales, positions = TRAIN_CROPS[crop]
+def _train_map(num_frames, image_size, stride, video_index, crop, colour_jitter, augment):
+    grid = TRAIN_CROPS[crop]
 
     def fn(serialized, seed):
         record = parse_sequence_example(serialized)
         seeds = tf.random.experimental.stateless_split(seed, 4)
-        indices = train_clip_indices(record["num_frames"], num_frames, stride, seeds[0])
-        scale = _draw(scales, seeds[1])
-        position = _draw(positions, seeds[2])
+        if augment.speed > 1:
+            indices = speed_clip_indices(
+                record["num_frames"], num_frames, stride, augment.speed, seeds[0]
+            )
+        else:
+            indices = train_clip_indices(record["num_frames"], num_frames, stride, seeds[0])
         flip = tf.random.stateless_uniform([], seeds[3]) < 0.5
         height, width = _frame_shape(record["frames"])
-        window = crop_window(height, width, scale, position)
+        if grid is None:
+            window = resized_crop_window(
+                height, width, augment.crop_min_area, augment.crop_max_aspect, seeds[1]
+            )
+        else:
+            scale = _draw(grid[0], seeds[1])
+            position = _draw(grid[1], seeds[2])
+            window = crop_window(height, width, scale, position)
         clip = decode_clip(record["frames"], indices, window, image_size, flip)
         clip = jitter_colours(
             clip, colour_jitter, tf.random.experimental.stateless_fold_in(seed, 1)
         )
+        clip = random_grayscale(
+            clip, augment.grayscale, tf.random.experimental.stateless_fold_in(seed, 2)
+        )
         clip = normalize_frames(clip)
+        clip = random_erase(clip, augment.erase, tf.random.experimental.stateless_fold_in(seed, 3))
         clip.set_shape([num_frames, image_size, image_size, 3])
         if video_index is not None:
             return clip, record["label"], video_index.lookup(record["video_id"])
@@ -164,6 +187,7 @@ def load(
     repeat: bool = False,
     crop: str = DEFAULT_TRAIN_CROP,
     colour_jitter: float = 0.0,
+    augment: ClipAugmentation | None = None,
 ) -> tf.data.Dataset:
     """Batches of clips from a prepared directory, ready for ``model.fit`` / ``model.evaluate``.
 
@@ -172,7 +196,8 @@ def load(
     the video is shorter), one crop position (centre or a corner) and one scale of the short side
     (`SCALES`) shared by all frames, resized to ``image_size``, flipped horizontally with p=0.5,
     normalised with `MEAN_RGB`/`STD_RGB`. ``crop`` can narrow the crop choices (`TRAIN_CROPS`);
-    ``colour_jitter`` adds `jitter_colours` (not in the paper).
+    ``colour_jitter`` adds `jitter_colours`, ``augment`` the augmentations of
+    `xwisenet_tf.data.clip_augment` for small datasets (neither in the paper).
 
     Evaluation (sec. IV-C): in record order, every non-overlapping clip of every video
     (``max(1, n // (num_frames * frame_stride))`` per video of n frames, loop-padded), centre
@@ -194,9 +219,11 @@ def load(
         drop_remainder: Drop the last incomplete batch.
         repeat: Repeat forever (training); by default one pass is one epoch.
         crop: Training crop, a key of `TRAIN_CROPS`: ``"corner_multiscale"`` (the paper's),
-            ``"corner_large"``, ``"corner"`` (scale 1), ``"centre_multiscale"`` or ``"centre"``
-            (scale 1). Evaluation always crops the centre at scale 1.
+            ``"corner_large"``, ``"corner"`` (scale 1), ``"centre_multiscale"``, ``"centre"``
+            (scale 1) or ``"resized"`` (random area, aspect and position, `augment`'s range).
+            Evaluation always crops the centre at scale 1.
         colour_jitter: Strength of `jitter_colours` on training clips (0: none, the paper's).
+        augment: `ClipAugmentation` of training clips (default: all off).
 
     Returns:
         A dataset of ``(clips, labels)`` or ``(clips, labels, video_ids)``: clips float32
@@ -215,6 +242,10 @@ def load(
         raise DataError(
             f"colour_jitter must be in [0, {MAX_COLOUR_JITTER}]; received {colour_jitter!r}"
         )
+    augment = augment or ClipAugmentation()
+    problems = augment.problems()
+    if problems:
+        raise DataError("; ".join(problems))
     manifest, entry = _manifest_split(data_dir, split)
     files = []
     for shard in entry["shards"]:
@@ -244,7 +275,7 @@ def load(
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
         table = _video_index(entry) if with_video_id else None
         ds = tf.data.Dataset.zip(records, seeds).map(
-            _train_map(num_frames, image_size, frame_stride, table, crop, colour_jitter),
+            _train_map(num_frames, image_size, frame_stride, table, crop, colour_jitter, augment),
             num_parallel_calls=autotune,
             deterministic=deterministic,
         )

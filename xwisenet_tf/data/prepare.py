@@ -86,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--classes", help="comma-separated subset of classes to keep (in this order)")
     g.add_argument("--test_fraction", type=float, help="folder without split dirs: test share")
     g.add_argument("--seed", type=int, help="seed of the folder split / synthetic videos")
+    g.add_argument("--folds", type=int, help="folder: a grouped K-fold split into K folds")
+    g.add_argument("--fold", type=int, help="folder: the fold (0..K-1) that is the test split")
+    g.add_argument("--group", help="folder folds: regex of the group key in the sample id")
+    g.add_argument("--stratify", help="folder folds: regex of a stratum key within a class")
     g.add_argument("--video_root", help="csv: folder holding the videos (default: CSV's folder)")
     g = p.add_argument_group("synthetic")
     g.add_argument(

@@ -100,6 +100,24 @@ class CheckpointSaver(keras.callbacks.Callback):
             save_checkpoint(model, os.path.join(self.directory, "best.keras"), meta)
 
 
+class EmaSwap(keras.callbacks.Callback):
+    """Exchanges the trainable weights with the optimizer's moving averages (``use_ema``) at
+    every epoch's end: one `EmaSwap` before `CheckpointSaver` and one after it make every saved
+    model hold the averages while training goes on with the weights themselves (the two
+    exchanges cancel exactly). A no-op when the optimizer keeps no averages.
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        optimizer = self.model.optimizer
+        averages = getattr(optimizer, "_model_variables_moving_average", None)
+        if not getattr(optimizer, "use_ema", False) or not averages:
+            return
+        for variable, average in zip(optimizer._trainable_variables, averages, strict=True):
+            value = keras.ops.convert_to_numpy(variable)
+            variable.assign(average)
+            average.assign(value)
+
+
 def save_checkpoint(model: keras.Model, path: str, metadata: dict) -> None:
     """Saves ``model`` to ``path`` (``.keras``) and its sidecar, each atomically."""
     from xwisenet_tf.training.metadata import write_metadata

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from xwisenet_tf.data.clip_choices import MAX_COLOUR_JITTER
+from xwisenet_tf.data.clip_choices import MAX_COLOUR_JITTER, ClipAugmentation
 from xwisenet_tf.data.clip_choices import TRAIN_CROP_NAMES as TRAIN_CROPS
 from xwisenet_tf.data.dataset_kinds import DATASETS
 from xwisenet_tf.data.synthetic_defaults import QUICK_START_MINUTES as QUICK_START_MINUTES
@@ -140,6 +140,42 @@ class TrainConfig:
         doc="Strength of the training clips' colour jitter (`xwisenet_tf.data.jitter_colours`: "
         "brightness, contrast, saturation, hue; 0: none, the paper's; at most 2).",
     )
+    crop_min_area: float | None = setting(
+        None,
+        "Smallest area of the 'resized' training crop, a share of the short side's square "
+        "(recipe's).",
+    )
+    crop_max_aspect: float | None = setting(
+        None, "Largest aspect ratio of the 'resized' training crop, >= 1 (recipe's)."
+    )
+    speed_jitter: float | None = setting(
+        None,
+        "Temporal speed jitter: training clips sampled at a speed log-uniform in [1/s, s] "
+        "(recipe's; 1: off).",
+    )
+    grayscale: float | None = setting(
+        None, "Probability that a training clip is turned grey (recipe's; 0: off)."
+    )
+    erase: float | None = setting(
+        None,
+        "Probability of random erasing: one rectangle blanked in every frame of a training "
+        "clip (recipe's; 0: off).",
+    )
+    mixup: float | None = setting(
+        None, "Mixup of training clips: Beta(a, a) parameter a (recipe's; 0: off)."
+    )
+    cutmix: float | None = setting(
+        None,
+        "CutMix of training clips: Beta(a, a) parameter a (recipe's; 0: off; with mixup, each "
+        "batch uses one of the two).",
+    )
+    ema: float | None = setting(
+        None,
+        "Exponential moving average of the weights, its momentum (e.g. 0.99), for validation "
+        "and the saved models (recipe's; 0: off).",
+        doc="Momentum of an exponential moving average of the trainable weights (Keras "
+        "optimizers' ``use_ema``), which validation and every saved model use (0: off).",
+    )
     relu_warmup: float | None = setting(
         None,
         "Share of steps over which the X-Convs' inner ReLUs warm up from linear (recipe's; 0: "
@@ -185,6 +221,17 @@ class TrainConfig:
         "0 silent, 1 progress bar, 2 one line per epoch (default: 1 on a terminal, else 2).",
         choices=(0, 1, 2),
     )
+    init_from: str | None = setting(
+        None,
+        "Fine-tune from another architecture's checkpoint, factorised: e3d:PATH (an "
+        "Efficient-3DCNNs ShuffleNet V2 state dict, .pth or .npz, into an XwiseNet of the "
+        "same width: each 3x3x3 depthwise kernel split into X-Conv's 1x3x3 and 3x1x1).",
+    )
+    freeze_backbone_epochs: int = setting(
+        0,
+        "With --init_checkpoint or --init_from: train only the classifier for the first N "
+        "epochs, then every layer.",
+    )
     init_checkpoint: str | None = setting(
         None,
         "Fine-tune: a .keras model (e.g. from `python -m xwisenet_tf.weights import`) whose "
@@ -226,6 +273,22 @@ class TrainConfig:
             raise TrainingError(
                 f"colour_jitter must be in [0, {MAX_COLOUR_JITTER}]; received {self.colour_jitter!r}"
             )
+        for name in ("mixup", "cutmix"):
+            value = getattr(self, name)
+            if value is not None and not value >= 0:
+                raise TrainingError(f"{name} must be >= 0; received {value!r}")
+        if self.ema is not None and not 0 <= self.ema < 1:
+            raise TrainingError(f"ema must be in [0, 1); received {self.ema!r}")
+        problems = self.augmentation(strict=False).problems()
+        if problems:
+            raise TrainingError("; ".join(problems))
+        if not isinstance(self.freeze_backbone_epochs, int) or self.freeze_backbone_epochs < 0:
+            raise TrainingError(
+                "freeze_backbone_epochs must be an integer >= 0; received "
+                f"{self.freeze_backbone_epochs!r}"
+            )
+        if self.init_from and self.init_checkpoint:
+            raise TrainingError("init_from and init_checkpoint both start the run; give one")
         if not 0 < self.holdout_fraction < 1:
             raise TrainingError(
                 f"holdout_fraction must be in (0, 1); received {self.holdout_fraction!r}"
@@ -249,6 +312,20 @@ class TrainConfig:
         except ValueError as e:
             raise TrainingError(f"model {self.model!r}: {e}") from e
         return self
+
+    def augmentation(self, strict: bool = True) -> ClipAugmentation:
+        """The `ClipAugmentation` of the run's training clips (a resolved config's; with
+        ``strict=False`` the fields left at ``None`` keep `ClipAugmentation`'s values)."""
+        values = {
+            "crop_min_area": self.crop_min_area,
+            "crop_max_aspect": self.crop_max_aspect,
+            "speed": self.speed_jitter,
+            "grayscale": self.grayscale,
+            "erase": self.erase,
+        }
+        if strict and None in values.values():
+            raise TrainingError("augmentation() needs a resolved config (TrainConfig.resolved)")
+        return ClipAugmentation(**{k: v for k, v in values.items() if v is not None})
 
     def resolved(self) -> TrainConfig:
         """A copy with every ``None`` recipe field from `recipe` and every ``None`` dataset

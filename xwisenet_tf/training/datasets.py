@@ -174,6 +174,7 @@ def load_videos(
     repeat: bool = False,
     crop: str = pipeline.DEFAULT_TRAIN_CROP,
     colour_jitter: float = 0.0,
+    augment=None,
 ) -> tf.data.Dataset:
     """`xwisenet_tf.data.load` restricted to (or excluding) some videos of a split.
 
@@ -196,6 +197,7 @@ def load_videos(
         repeat: Repeat forever.
         crop: Training crop (`xwisenet_tf.data.TRAIN_CROPS`); evaluation crops the centre.
         colour_jitter: Strength of the training clips' colour jitter (`data.jitter_colours`).
+        augment: `xwisenet_tf.data.clip_choices.ClipAugmentation` of training clips.
 
     Returns:
         A dataset of ``(clips, labels)``.
@@ -218,6 +220,7 @@ def load_videos(
             repeat=repeat,
             crop=crop,
             colour_jitter=colour_jitter,
+            augment=augment,
         )
         ds = ds.unbatch().filter(lambda clip, label, index: tf.gather(mask, index))
         ds = ds.map(lambda clip, label, index: (clip, label))

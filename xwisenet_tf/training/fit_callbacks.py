@@ -88,6 +88,8 @@ def fit_callbacks(
         )
         callbacks.append(cb.GraphWriter(os.path.join(own_dir, "logs", "train")))
         callbacks.append(cb.RemainingTime(config.epochs))
-    callbacks += stateful
+    for callback in stateful:  # with an EMA, the checkpoints hold the weights' moving averages
+        swap = config.ema and callback is checkpoints
+        callbacks += [cb.EmaSwap(), callback, cb.EmaSwap()] if swap else [callback]
     callbacks.append(cb.ResumableBackup(backup_dir, stateful=stateful))
     return callbacks

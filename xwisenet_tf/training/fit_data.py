@@ -1,7 +1,8 @@
 """The two datasets ``model.fit`` reads in `xwisenet_tf.training.train`.
 
-Training clips (sec. IV-B): endless, shuffled, augmented with the run's crop and colour jitter,
-from the training split less any held-out videos. Validation clips (sec. IV-C protocol: every
+Training clips (sec. IV-B): endless, shuffled, augmented with the run's crop, colour jitter and
+`xwisenet_tf.data.clip_augment` settings (mixup/CutMix last, on whole batches), from the
+training split less any held-out videos. Validation clips (sec. IV-C protocol: every
 non-overlapping clip, centre crop) from the source `plan_validation` chose, or none.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from xwisenet_tf import data
+from xwisenet_tf.data.clip_augment import mix_batches
 from xwisenet_tf.training.config import TrainConfig
 from xwisenet_tf.training.datasets import ValidationPlan, load_videos
 
@@ -33,12 +35,16 @@ def train_dataset(
         repeat=True,
         crop=config.train_crop,
         colour_jitter=config.colour_jitter,
+        augment=config.augmentation(),
     )
     if validation.holdout_ids:
-        return load_videos(
+        clips = load_videos(
             prepared, "train", True, video_ids=validation.holdout_ids, keep=False, **common
         )
-    return data.load(prepared, "train", training=True, **common)
+    else:
+        clips = data.load(prepared, "train", training=True, **common)
+    num_classes = len(data.read_manifest(prepared)["classes"])
+    return mix_batches(clips, num_classes, config.mixup, config.cutmix, seed)
 
 
 def validation_dataset(

@@ -60,6 +60,7 @@ def make_optimizer(
     weight_decay: float = 1e-3,
     weight_decay_mode: str = "l2",
     variables=None,
+    ema: float = 0.0,
 ) -> keras.optimizers.Optimizer:
     """Adam with the chosen weight-decay form (module docstring).
 
@@ -70,12 +71,17 @@ def make_optimizer(
             ``"decoupled_kernels"`` (AdamW on kernels only).
         variables: The variables to be trained; needed by ``"decoupled_kernels"`` to exclude
             those with fewer than 2 dimensions (norm parameters, biases).
+        ema: Momentum of an exponential moving average of the trainable weights (Keras'
+            ``use_ema``; 0: none). ``model.fit`` ends with the averages in the model; during
+            training `xwisenet_tf.training.callbacks.EmaWeights` swaps them in for validation
+            and checkpoints.
     """
+    averaging = {"use_ema": True, "ema_momentum": ema} if ema else {}
     if weight_decay_mode == "l2":
-        return AdamL2(learning_rate=learning_rate, l2=weight_decay)
+        return AdamL2(learning_rate=learning_rate, l2=weight_decay, **averaging)
     if weight_decay_mode in ("decoupled", "decoupled_kernels"):
         optimizer = keras.optimizers.Adam(
-            learning_rate=learning_rate, weight_decay=weight_decay or None
+            learning_rate=learning_rate, weight_decay=weight_decay or None, **averaging
         )
         if weight_decay_mode == "decoupled_kernels" and weight_decay:
             if variables is None:
@@ -94,6 +100,8 @@ def compile_model(
     weight_decay: float = 1e-3,
     weight_decay_mode: str = "l2",
     label_smoothing: float = 0.0,
+    ema: float = 0.0,
+    soft_labels: bool = False,
     **compile_kwargs,
 ) -> keras.Model:
     """Compiles ``model``: cross-entropy, Adam, accuracy; by default the paper's (sec. IV-B).
@@ -110,6 +118,10 @@ def compile_model(
         learning_rate: A float or a schedule.
         weight_decay, weight_decay_mode: See `make_optimizer`.
         label_smoothing: Label smoothing of the cross-entropy.
+        ema: See `make_optimizer`.
+        soft_labels: Training labels may be probability rows (mixup, CutMix) as well as
+            integers: the loss and the accuracy take both (`SparseCrossentropy`,
+            `LabelAccuracy`).
         **compile_kwargs: Other arguments of ``model.compile``.
 
     Returns:
@@ -117,15 +129,15 @@ def compile_model(
     """
     loss = (
         SparseCrossentropy(label_smoothing)
-        if label_smoothing
+        if label_smoothing or soft_labels
         else "sparse_categorical_crossentropy"
     )
     model.compile(
         optimizer=make_optimizer(
-            learning_rate, weight_decay, weight_decay_mode, model.trainable_variables
+            learning_rate, weight_decay, weight_decay_mode, model.trainable_variables, ema
         ),
         loss=loss,
-        metrics=["accuracy"],
+        metrics=[LabelAccuracy() if soft_labels else "accuracy"],
         **compile_kwargs,
     )
     return model
@@ -170,6 +182,8 @@ def compile_recipe(
         values["weight_decay"],
         values["weight_decay_mode"],
         values["label_smoothing"],
+        ema=values.get("ema") or 0.0,
+        soft_labels=bool(values.get("mixup") or values.get("cutmix")),
     )
 
 
@@ -179,7 +193,9 @@ class SparseCrossentropy(keras.losses.Loss):
 
     Keras' ``SparseCategoricalCrossentropy`` has no label smoothing; this one turns the labels
     into one-hot rows ``(1 - s) * onehot + s / K`` first. With ``label_smoothing=0`` it equals
-    ``sparse_categorical_crossentropy`` (the paper's loss, sec. IV-B).
+    ``sparse_categorical_crossentropy`` (the paper's loss, sec. IV-B). Labels that are already
+    rows of K probabilities (mixup, CutMix: `xwisenet_tf.data.clip_augment.mix_batch`) are
+    used as they are (smoothed the same way).
 
     Args:
         label_smoothing: ``s`` in [0, 1).
@@ -194,11 +210,37 @@ class SparseCrossentropy(keras.losses.Loss):
         self.label_smoothing = float(label_smoothing)
 
     def call(self, y_true, y_pred):
-        labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
-        one_hot = ops.one_hot(labels, ops.shape(y_pred)[-1], dtype=y_pred.dtype)
+        one_hot = _label_rows(y_true, y_pred)
         return keras.losses.categorical_crossentropy(
             one_hot, y_pred, label_smoothing=self.label_smoothing
         )
 
     def get_config(self) -> dict:
         return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
+def _label_rows(y_true, y_pred):
+    """Labels as rows of probabilities: integer labels one-hot, probability rows (same rank as
+    the predictions, more than one column) as they are."""
+    if len(y_true.shape) == len(y_pred.shape) and y_true.shape[-1] not in (None, 1):
+        return ops.cast(y_true, y_pred.dtype)
+    labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+    return ops.one_hot(labels, ops.shape(y_pred)[-1], dtype=y_pred.dtype)
+
+
+@keras.saving.register_keras_serializable(package="xwisenet_tf")
+class LabelAccuracy(keras.metrics.MeanMetricWrapper):
+    """Top-1 accuracy against integer labels or rows of probabilities (their arg-max), so that
+    mixup batches in training and integer labels in validation share one metric, ``accuracy``.
+    """
+
+    def __init__(self, name: str = "accuracy", dtype=None):
+        super().__init__(_label_accuracy, name=name, dtype=dtype)
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "dtype": self.dtype}
+
+
+def _label_accuracy(y_true, y_pred):
+    target = ops.argmax(_label_rows(y_true, y_pred), axis=-1)
+    return ops.cast(ops.equal(target, ops.argmax(y_pred, axis=-1)), "float32")
