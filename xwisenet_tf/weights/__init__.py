@@ -4,6 +4,10 @@
   `.pth` when torch is installed) of Efficient-3DCNNs' 3D ShuffleNet V2 (format "e3d",
   `shufflenet3d-*` presets) or of 3D-ResNets-PyTorch (format "hara", `resnet3d-*`, shortcut A
   or B) into the matching preset, by name, all or nothing.
+- `init_from(model, "e3d:PATH")` / `factorise_state_dict`: an Efficient-3DCNNs ShuffleNet V2
+  state dict into an XwiseNet of the same width, each 3x3x3 depthwise kernel factorised into
+  X-Conv's 1x3x3 and 3x1x1 kernels (``train.py --init_from``; the `FactorisationReport` gives the
+  energy the factorisation keeps per stage).
 - Fine-tuning from a saved `.keras` model (``train.py --init_checkpoint``) is
   `xwisenet_tf.training.init_checkpoint.load_init_checkpoint`: a training step, so it lives in
   `training`, which imports this package (never the reverse).
@@ -17,6 +21,7 @@ model.npz --output model.keras``. Where torch is installed, a downloaded `.pth` 
 """
 
 from xwisenet_tf.weights.errors import WeightImportError
+from xwisenet_tf.weights.factorise import FactorisationReport, factorise_state_dict, init_from
 from xwisenet_tf.weights.importer import (
     FORMATS,
     ImportReport,
@@ -28,10 +33,13 @@ from xwisenet_tf.weights.state_dict import load_state_dict
 
 __all__ = [
     "FORMATS",
+    "FactorisationReport",
     "ImportReport",
     "WeightImportError",
     "build_pretrained",
+    "factorise_state_dict",
     "import_file",
     "import_state_dict",
+    "init_from",
     "load_state_dict",
 ]

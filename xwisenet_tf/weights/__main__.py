@@ -4,6 +4,12 @@
         --input kinetics_shufflenet_1.0x_G3_RGB_16_best.npz --output shufflenet3d_kinetics.keras
     python -m xwisenet_tf.weights import --format hara --preset resnet3d-18 \\
         --input resnet-18-kinetics.npz --output resnet3d18_kinetics.keras
+    python -m xwisenet_tf.weights import --format e3d --preset xwisenet --width 1.5 \\
+        --input kinetics_shufflenetv2_1.5x_RGB_16_best.npz --output xwisenet_from_e3d.keras
+
+With `--format e3d` and an `xwisenet*` preset, each 3x3x3 depthwise kernel is factorised into
+X-Conv's 1x3x3 and 3x1x1 kernels (`xwisenet_tf.weights.factorise`); the energy the factorisation
+keeps is printed per stage.
 
 The input is a `.npz` of the state dict's tensors (or the `.pth` itself when torch is
 installed). Where torch is installed, a `.pth` becomes an `.npz` with::
@@ -42,10 +48,13 @@ def _parser() -> argparse.ArgumentParser:
         "--format",
         required=True,
         choices=["e3d", "hara"],
-        help="e3d: Efficient-3DCNNs ShuffleNet V2 (shufflenet3d-* presets); hara: "
-        "3D-ResNets-PyTorch (resnet3d-* presets, shortcut A or B read from the weights)",
+        help="e3d: Efficient-3DCNNs ShuffleNet V2 (shufflenet3d-* presets, or xwisenet* with "
+        "the depthwise kernels factorised into X-Conv); hara: 3D-ResNets-PyTorch (resnet3d-* "
+        "presets, shortcut A or B read from the weights)",
     )
-    imp.add_argument("--preset", required=True, help="e.g. shufflenet3d-1.0x, resnet3d-18")
+    imp.add_argument(
+        "--preset", required=True, help="e.g. shufflenet3d-1.0x, resnet3d-18, xwisenet"
+    )
     imp.add_argument("--input", required=True, help="state dict: .npz (or .pth with torch)")
     imp.add_argument("--output", required=True, help="the model to write, a .keras file")
     imp.add_argument(
@@ -57,8 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument(
         "--width",
         type=float,
-        help="width multiplier of a shufflenet3d preset (0.5, 1.0, 1.5, 2.0) for the other "
-        "widths of Efficient-3DCNNs",
+        help="width multiplier of a shufflenet3d or xwisenet preset (0.5, 1.0, 1.5, 2.0), "
+        "the width of the Efficient-3DCNNs checkpoint",
     )
     imp.add_argument("--frames", type=int, default=16, help="frames of the model's input clip")
     imp.add_argument("--size", type=int, default=112, help="height and width of the input clip")

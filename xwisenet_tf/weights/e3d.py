@@ -11,6 +11,9 @@ Its module names and ours, unit `i` counted over all stages from 0 (`features.<i
 
 The reference has no ReLU after the depthwise BatchNorms and pads every strided layer by 1 on both
 sides: the presets set `inner_activation=False` and `padding="symmetric"`.
+
+`layer_steps` is this mapping as data; `xwisenet_tf.weights.factorise` reads it with the X-Conv
+units of an XwiseNet in place of the DW-Conv ones.
 """
 
 from __future__ import annotations
@@ -41,32 +44,47 @@ def num_classes(state: dict) -> int | None:
     return head_outputs(state, HEAD)
 
 
-def targets(model, spec: XwiseNetSpec, include_head: bool = True) -> list[Target]:
-    """Every (PyTorch name -> Keras variable) pair of a `shufflenet3d-*` model."""
-    found = stack_targets(model, "stem_conv", [("conv1.0", "conv1.1", False)])
+def layer_steps(stage_repeats, tag: str = "dwconv") -> list[tuple[str, list[tuple]]]:
+    """The name mapping: every `ConvBNStack` layer and the PyTorch modules that fill it.
+
+    Args:
+        stage_repeats: units in stages 2, 3, 4 (`XwiseNetSpec.stage_repeats`).
+        tag: the units' convolution tag in the layer names (`NAME_TAGS`: "dwconv" for
+            `shufflenet3d-*`, "xconv" for the X-Conv units of an XwiseNet).
+
+    Returns:
+        `(Keras layer name, [(conv prefix, BN prefix, depthwise), ...])` in the state dict's
+        order, the steps as `stack_targets` takes them.
+    """
+    layers = [("stem_conv", [("conv1.0", "conv1.1", False)])]
     index = 0
-    for stage, repeats in enumerate(spec.stage_repeats, start=2):
+    for stage, repeats in enumerate(stage_repeats, start=2):
         for unit in range(1, repeats + 1):
             prefix, torch_prefix = f"stage{stage}_unit{unit}", f"features.{index}"
             if unit == 1:
-                found += _dw_pw(model, f"{prefix}_left_dwconv", f"{torch_prefix}.banch1", 0)
-            found += stack_targets(
-                model,
-                f"{prefix}_pw",
-                [(f"{torch_prefix}.banch2.0", f"{torch_prefix}.banch2.1", False)],
+                layers.append((f"{prefix}_left_{tag}", _dw_pw(f"{torch_prefix}.banch1", 0)))
+            layers.append(
+                (f"{prefix}_pw", [(f"{torch_prefix}.banch2.0", f"{torch_prefix}.banch2.1", False)])
             )
-            found += _dw_pw(model, f"{prefix}_dwconv", f"{torch_prefix}.banch2", 3)
+            layers.append((f"{prefix}_{tag}", _dw_pw(f"{torch_prefix}.banch2", 3)))
             index += 1
-    found += stack_targets(model, "head_conv", [("conv_last.0", "conv_last.1", False)])
+    layers.append(("head_conv", [("conv_last.0", "conv_last.1", False)]))
+    return layers
+
+
+def targets(model, spec: XwiseNetSpec, include_head: bool = True) -> list[Target]:
+    """Every (PyTorch name -> Keras variable) pair of a `shufflenet3d-*` model."""
+    found = []
+    for layer_name, steps in layer_steps(spec.stage_repeats):
+        found += stack_targets(model, layer_name, steps)
     if include_head:
         found += dense_targets(HEAD, get_layer(model, "predictions"))
     return found
 
 
-def _dw_pw(model, layer_name: str, branch: str, first: int) -> list[Target]:
+def _dw_pw(branch: str, first: int) -> list[tuple]:
     """A DW-Conv (`nn.Sequential` items first..first+3: dw conv, BN, pw conv, BN)."""
-    steps = [
+    return [
         (f"{branch}.{first}", f"{branch}.{first + 1}", True),
         (f"{branch}.{first + 2}", f"{branch}.{first + 3}", False),
     ]
-    return stack_targets(model, layer_name, steps)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from xwisenet_tf.weights import e3d, hara
+from xwisenet_tf.weights.checks import check_targets
 from xwisenet_tf.weights.errors import WeightImportError
-from xwisenet_tf.weights.mapping import LAYOUTS
 from xwisenet_tf.weights.state_dict import IGNORED_SUFFIXES, load_state_dict
 
 FORMATS = {"e3d": e3d, "hara": hara}
@@ -22,7 +22,6 @@ FORMAT_NAMES = {
     "e3d": "Efficient-3DCNNs ShuffleNet V2 (okankop/Efficient-3DCNNs)",
     "hara": "3D-ResNets-PyTorch (kenshohara/3D-ResNets-PyTorch)",
 }
-SHOWN = 5  # offenders of each kind named in an error
 
 
 @dataclass
@@ -81,35 +80,9 @@ def import_state_dict(model, spec, state: dict, format: str, include_head: bool 
     module.check_spec(spec)
     targets = module.targets(model, spec, include_head)
     ignored = () if include_head else (f"{module.HEAD}.weight", f"{module.HEAD}.bias")
-    missing, misshaped, values = [], [], []
-    for target in targets:
-        array = state.get(target.torch_name)
-        expected = _torch_shape(tuple(target.variable.shape), target.layout)
-        if array is None:
-            missing.append(f"{target.torch_name} {expected}")
-            continue
-        converted = target.convert(np.asarray(array))
-        if tuple(converted.shape) != tuple(target.variable.shape):
-            misshaped.append(
-                f"{target.torch_name}: {tuple(array.shape)} in the file, {expected} needed"
-            )
-            continue
-        values.append((target.variable, converted))
-    used = {t.torch_name for t in targets}
-    unused = [
-        f"{name} {tuple(np.shape(state[name]))}"
-        for name in state
-        if name not in used and name not in ignored and not name.endswith(IGNORED_SUFFIXES)
-    ]
-    if missing or misshaped or unused:
-        raise WeightImportError(
-            f"The state dict does not fit model '{model.name}' (format '{format}', "
-            f"{FORMAT_NAMES[format]}): is it another architecture or width?\n"
-            + _listing(misshaped, "tensors have another shape (PyTorch layout)")
-            + _listing(missing, "tensors of the model are not in the state dict")
-            + _listing(unused, "tensors of the state dict have no place in the model")
-            + "Nothing was assigned or written."
-        )
+    values = check_targets(
+        model, targets, state, f"format '{format}', {FORMAT_NAMES[format]}", ignored
+    )
     for variable, value in values:
         variable.assign(value)
     return len(values)
@@ -126,9 +99,14 @@ def build_pretrained(
 ):
     """Builds `preset` and imports `state` into it; returns `(model, ImportReport)`.
 
+    With format "e3d" and an `xwisenet*` preset (X-Conv units), every 3x3x3 depthwise kernel is
+    factorised into the X-Conv's spatial and temporal kernels and the report is a
+    `FactorisationReport` (`xwisenet_tf.weights.factorise`, energy kept per stage).
+
     Args:
-        format: "e3d" (Efficient-3DCNNs ShuffleNet V2, `shufflenet3d-*` presets) or "hara"
-            (3D-ResNets-PyTorch, `resnet3d-*`; shortcut A or B taken from the state dict).
+        format: "e3d" (Efficient-3DCNNs ShuffleNet V2, `shufflenet3d-*` presets, or `xwisenet*`
+            factorised) or "hara" (3D-ResNets-PyTorch, `resnet3d-*`; shortcut A or B taken
+            from the state dict).
         preset: a preset name of `xwisenet_tf.models.list_models()`.
         state: PyTorch names -> arrays.
         num_classes: classifier outputs; default the state dict's. Another number builds a new,
@@ -139,12 +117,14 @@ def build_pretrained(
         overrides: options of the preset (e.g. `{"width": 0.5}` for Efficient-3DCNNs' 0.5x).
     """
     from xwisenet_tf.models import get_model
-    from xwisenet_tf.models.presets import resolve_spec
+    from xwisenet_tf.models.presets import XwiseNetSpec, resolve_spec
 
     module = format_module(format)
     overrides = {**(overrides or {}), **preset_overrides(format, state)}
     spec = resolve_spec(preset, **overrides)
-    module.check_spec(spec)
+    factorise = format == "e3d" and isinstance(spec, XwiseNetSpec) and spec.conv_type == "xwise"
+    if not factorise:
+        module.check_spec(spec)
     found = module.num_classes(state)
     if num_classes is None:
         if found is None:
@@ -156,6 +136,10 @@ def build_pretrained(
             )
         num_classes = found
     model = get_model(preset, num_classes, input_shape, classifier_activation, **overrides)
+    if factorise:
+        from xwisenet_tf.weights.factorise import factorise_state_dict
+
+        return model, factorise_state_dict(model, state, source=FORMAT_NAMES[format])
     include_head = num_classes == found
     tensors = import_state_dict(model, spec, state, format, include_head)
     report = ImportReport(
@@ -188,6 +172,9 @@ def import_file(
 ) -> ImportReport:
     """Reads `input_path` (.npz, or .pth with torch), imports it, saves `output_path` (.keras).
 
+    Returns the report of `build_pretrained` (a `FactorisationReport` for format "e3d" into an
+    `xwisenet*` preset).
+
     The file is written to a temporary name and renamed at the end, so a failed import never
     leaves a partial model at `output_path`.
     """
@@ -210,21 +197,3 @@ def import_file(
         if os.path.exists(partial):
             os.remove(partial)
     return report
-
-
-def _torch_shape(keras_shape: tuple, layout: str) -> tuple:
-    axes = LAYOUTS[layout]
-    if len(keras_shape) != len(axes):
-        return keras_shape
-    shape = [0] * len(axes)
-    for keras_axis, torch_axis in enumerate(axes):
-        shape[torch_axis] = keras_shape[keras_axis]
-    return tuple(shape)
-
-
-def _listing(items: list[str], what: str) -> str:
-    if not items:
-        return ""
-    shown = "\n".join(f"    {item}" for item in items[:SHOWN])
-    more = f"\n    ... and {len(items) - SHOWN} more" if len(items) > SHOWN else ""
-    return f"  {len(items)} {what}, the first:\n{shown}{more}\n"

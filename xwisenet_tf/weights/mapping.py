@@ -75,12 +75,7 @@ def stack_targets(model, layer_name: str, steps) -> list[Target]:
         WeightImportError: the model has no such layer, or it is a fused (BatchNorm-folded)
             inference model, or the steps do not match its convolutions.
     """
-    layer = get_layer(model, layer_name)
-    if getattr(layer, "fused", False):
-        raise WeightImportError(
-            f"Layer '{layer_name}' has its BatchNorms folded (an optimised inference model); "
-            "import into a model built by `get_model`."
-        )
+    layer = get_stack(model, layer_name)
     if len(layer.convs) != len(steps):
         raise WeightImportError(
             f"Layer '{layer_name}' has {len(layer.convs)} convolutions; the state dict "
@@ -93,6 +88,22 @@ def stack_targets(model, layer_name: str, steps) -> list[Target]:
         targets += conv_targets(conv_prefix, conv, depthwise)
         targets += batch_norm_targets(bn_prefix, norm)
     return targets
+
+
+def get_stack(model, layer_name: str):
+    """The `ConvBNStack` layer `layer_name` of `model`, with its BatchNorms (not fused).
+
+    Raises:
+        WeightImportError: the model has no such layer, or it is a fused (BatchNorm-folded)
+            inference model.
+    """
+    layer = get_layer(model, layer_name)
+    if getattr(layer, "fused", False):
+        raise WeightImportError(
+            f"Layer '{layer_name}' has its BatchNorms folded (an optimised inference model); "
+            "import into a model built by `get_model`."
+        )
+    return layer
 
 
 def get_layer(model, name: str):
