@@ -17,6 +17,7 @@ from __future__ import annotations
 from absl import app, flags
 
 import xwisenet_tf.quiet_start  # noqa: F401 - TensorFlow starts without its start-up lines
+from xwisenet_tf.data.clip_choices import TEST_VIEWS
 from xwisenet_tf.errors import parse_flags
 
 FLAGS = flags.FLAGS
@@ -43,6 +44,14 @@ flags.DEFINE_string(
 )
 flags.DEFINE_integer("batch_size", 16, "Clips per forward pass.")
 flags.DEFINE_bool("progress", True, "Show a progress bar.")
+flags.DEFINE_enum(
+    "tta",
+    "none",
+    list(TEST_VIEWS),
+    "Test-time augmentation: average each clip's scores over views (none: the paper's "
+    "protocol, the centre crop; flip: and its mirror image; crops: 3 crops along the long "
+    "side; crops_flip: both). The report says which was used.",
+)
 flags.DEFINE_bool(
     "clip_scores",
     False,
@@ -72,6 +81,7 @@ def main(argv: list[str]) -> int:
             dataset_options=cli.parse_options(FLAGS.dataset_option, "dataset_option") or None,
             progress=FLAGS.progress,
             clip_scores=FLAGS.clip_scores,
+            views=FLAGS.tta,
         )
         print(f"checkpoint: {report['checkpoint']}")
         print(format_report(report))

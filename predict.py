@@ -43,6 +43,7 @@ import os
 from absl import app, flags
 
 import xwisenet_tf.quiet_start  # noqa: F401 - TensorFlow starts without its start-up lines
+from xwisenet_tf.data.clip_choices import TEST_VIEWS
 from xwisenet_tf.errors import parse_flags
 
 FLAGS = flags.FLAGS
@@ -62,6 +63,14 @@ flags.DEFINE_string(
     "Frame rate the videos are read at: 'model' (the rate the model was trained at, from its "
     "metadata; each video's own rate for models that do not record one), 'source' (each "
     "video's own rate), or a number of frames per second (e.g. 25, 29.97).",
+)
+flags.DEFINE_enum(
+    "tta",
+    "none",
+    list(TEST_VIEWS),
+    "Test-time augmentation (clip mode): average each clip's scores over views, as "
+    "evaluate.py --tta (none: the centre crop, the paper's; flip; crops: 3 along the long "
+    "side; crops_flip).",
 )
 flags.DEFINE_multi_string(
     "output",
@@ -129,6 +138,7 @@ def main(argv: list[str]) -> int:
                 fps=fps,
                 progress=FLAGS.progress,
                 annotate=video_outputs,
+                views=FLAGS.tta,
             )
             format_result = format_prediction
         for result in results:

@@ -13,6 +13,7 @@ import pytest
 
 from tests.training.conftest import TINY_CLIP, error_line, run_cli
 from xwisenet_tf import data
+from xwisenet_tf.data.clip_choices import TEST_VIEWS
 from xwisenet_tf.data.frames import eval_clip, stored_frames
 from xwisenet_tf.data.pipeline import loop_pad_indices, normalize_frames
 from xwisenet_tf.data.synthetic import write_video
@@ -32,6 +33,7 @@ from xwisenet_tf.training.metadata import (
     trained_fps,
     write_metadata,
 )
+from xwisenet_tf.training.report import PROTOCOL
 
 FRAMES, SIZE = TINY_CLIP["num_frames"], TINY_CLIP["image_size"]
 
@@ -297,3 +299,47 @@ def test_predict_cli_fps_flag(trained_like, tmp_path):
     (result,) = json.loads(out.read_text())["predictions"]
     assert result["fps_from"] == FPS_SOURCE and len(result["clips"]) == 3
     assert result["clips"][-1]["padded"] and "frames 16-19" in good.stdout
+
+
+# Test-time augmentation (evaluate.py --tta, predict.py --tta): each clip's scores are the mean
+# over its views, evaluation and prediction give the same, the paper's protocol is the default.
+
+
+def test_views_average_the_mirrored_and_shifted_crops(synthetic_prepared, trained_like):
+    model = Predictor(trained_like)._model
+    plain = evaluate(model, synthetic_prepared, "test", 16, clip_scores=True)
+    assert plain["views"] == "none" and plain["protocol"] == PROTOCOL
+    flip = evaluate(model, synthetic_prepared, "test", 16, clip_scores=True, views="flip")
+    assert "flip" in flip["protocol"] and flip["views"] == "flip"
+    clips, _, ids = next(
+        iter(data.load(synthetic_prepared, "test", False, 256, FRAMES, SIZE, with_video_id=True))
+    )
+    centre = model.predict(clips, verbose=0)
+    mirrored = model.predict(clips.numpy()[:, :, :, ::-1], verbose=0)
+    for index in (0, 4):
+        expected = (centre + mirrored)[ids.numpy() == index] / 2
+        np.testing.assert_allclose(flip["per_video"][index]["clip_scores"], expected, atol=1e-5)
+    # The three crops along the long side are three different views of a 96x72 video.
+    crops = evaluate(model, synthetic_prepared, "test", 16, clip_scores=True, views="crops")
+    difference = np.abs(
+        np.asarray(crops["per_video"][0]["clip_scores"])
+        - np.asarray(plain["per_video"][0]["clip_scores"])
+    )
+    assert difference.max() > 1e-4
+
+
+@pytest.mark.parametrize("views", ["crops_flip"])
+def test_predict_gives_evaluations_scores_with_the_same_views(
+    synthetic_prepared,
+    trained_like,
+    views,
+):
+    predictor = Predictor(trained_like)
+    report = evaluate(predictor._model, synthetic_prepared, "test", 16, clip_scores=True,
+                      views=views)  # fmt: skip
+    video = data.read_manifest(synthetic_prepared)["splits"]["test"]["videos"][1]
+    result = predictor.score_video(video["source"], batch_size=4, views=views)
+    counted = result.scores[[c.in_video_score for c in result.clips]]
+    expected = np.asarray(report["per_video"][1]["clip_scores"])
+    assert counted.shape == expected.shape and len(TEST_VIEWS[views]) == 6
+    assert np.abs(counted - expected).max() < 1e-4

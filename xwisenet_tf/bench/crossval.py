@@ -105,6 +105,7 @@ def run_one(args, spec: str, fold: int, seed: int) -> dict:
     from xwisenet_tf.training import train
 
     config = base_config(args, spec, fold, seed)
+    began = time.time()
     shutil.rmtree(config.model_dir, ignore_errors=True)  # a torn run restarts cleanly
     keras.backend.clear_session()
     result = train(config)
@@ -117,7 +118,7 @@ def run_one(args, spec: str, fold: int, seed: int) -> dict:
         "fold": fold,
         "seed": seed,
         "steps": result.optimizer_steps,
-        "minutes": last.get("seconds", float("nan")) / 60,
+        "minutes": sum(r.get("seconds", float("nan")) for r in result.history) / 60,
         "train_accuracy": last.get("accuracy", float("nan")),
         "test_video_accuracy": report.get("video_accuracy", float("nan")),
         "test_clip_accuracy": report.get("clip_accuracy", float("nan")),
@@ -125,6 +126,7 @@ def run_one(args, spec: str, fold: int, seed: int) -> dict:
         "image_size": result.config.image_size,
         "model": result.config.model,
         "recipe": result.config.recipe,
+        "wall_minutes": (time.time() - began) / 60,
     }
     if not args.keep_runs:
         shutil.rmtree(config.model_dir, ignore_errors=True)

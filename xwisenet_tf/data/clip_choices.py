@@ -42,6 +42,17 @@ DEFAULT_CROP_MIN_AREA = 0.35
 DEFAULT_CROP_MAX_ASPECT = 4 / 3
 MAX_SPEED = 3.0  # the temporal speed jitter's largest factor
 
+# Test-time augmentation: the views of every evaluation clip whose softmax scores are averaged,
+# each ``(position, flip)`` with a position of `xwisenet_tf.data.POSITIONS` at scale 1 (the
+# square of the short side: 0 the centre, 1 and 4 the two ends of the long side). "none" is the
+# paper's protocol (sec. IV-C: the centre crop); "crops" the three crops along the long side.
+TEST_VIEWS = {
+    "none": ((0, False),),
+    "flip": ((0, False), (0, True)),
+    "crops": ((0, False), (1, False), (4, False)),
+    "crops_flip": ((0, False), (0, True), (1, False), (1, True), (4, False), (4, True)),
+}
+
 
 @dataclass(frozen=True)
 class ClipAugmentation:

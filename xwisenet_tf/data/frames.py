@@ -85,9 +85,9 @@ def stored_frames(
         yield StoredFrame(index, frame.shape[0], frame.shape[1], jpeg)
 
 
-@functools.lru_cache(maxsize=8)
-def _clip_decoder(num_frames: int, image_size: int, frame_stride: int):
-    """A traced function ``(jpegs, count) -> clip`` for one clip format."""
+@functools.lru_cache(maxsize=16)
+def _clip_decoder(num_frames: int, image_size: int, frame_stride: int, view=(0, False)):
+    """A traced function ``(jpegs, count) -> clip`` for one clip format and view."""
     import tensorflow as tf
 
     from xwisenet_tf.data.clip_ops import crop_window, decode_clip, loop_pad_indices
@@ -98,15 +98,19 @@ def _clip_decoder(num_frames: int, image_size: int, frame_stride: int):
     )
     def decode(jpegs, count):
         shape = tf.io.extract_jpeg_shape(jpegs[0])
-        window = crop_window(shape[0], shape[1], 0, 0)
+        window = crop_window(shape[0], shape[1], 0, view[0])
         indices = loop_pad_indices(tf.range(num_frames) * frame_stride, count)
-        return decode_clip(jpegs, indices, window, image_size, tf.constant(False))
+        return decode_clip(jpegs, indices, window, image_size, tf.constant(bool(view[1])))
 
     return decode
 
 
 def eval_clip(
-    jpegs: Sequence[bytes], num_frames: int, image_size: int, frame_stride: int = 1
+    jpegs: Sequence[bytes],
+    num_frames: int,
+    image_size: int,
+    frame_stride: int = 1,
+    view: tuple[int, bool] = (0, False),
 ) -> np.ndarray:
     """The evaluation clip (paper sec. IV-C) that starts at the first of ``jpegs``.
 
@@ -120,6 +124,9 @@ def eval_clip(
         num_frames: Frames per clip.
         image_size: Output height and width.
         frame_stride: Step between the clip's frames.
+        view: ``(position, flip)`` of the crop at scale 1 (test-time augmentation,
+            `xwisenet_tf.data.clip_choices.TEST_VIEWS`); ``(0, False)``, the centre, is the
+            paper's.
 
     Returns:
         float32 ``(num_frames, image_size, image_size, 3)`` on the 0-255 scale.
@@ -129,5 +136,6 @@ def eval_clip(
     """
     if not jpegs:
         raise ValueError("eval_clip needs at least one frame")
-    decode = _clip_decoder(int(num_frames), int(image_size), int(frame_stride))
+    view = (int(view[0]), bool(view[1]))
+    decode = _clip_decoder(int(num_frames), int(image_size), int(frame_stride), view)
     return decode(np.asarray(list(jpegs), dtype=object), np.int32(len(jpegs))).numpy()

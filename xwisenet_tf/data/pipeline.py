@@ -188,6 +188,7 @@ def load(
     crop: str = DEFAULT_TRAIN_CROP,
     colour_jitter: float = 0.0,
     augment: ClipAugmentation | None = None,
+    view: tuple[int, bool] = (0, False),
 ) -> tf.data.Dataset:
     """Batches of clips from a prepared directory, ready for ``model.fit`` / ``model.evaluate``.
 
@@ -224,6 +225,9 @@ def load(
             Evaluation always crops the centre at scale 1.
         colour_jitter: Strength of `jitter_colours` on training clips (0: none, the paper's).
         augment: `ClipAugmentation` of training clips (default: all off).
+        view: Evaluation: ``(position, flip)``, the crop position at scale 1 (an index of
+            `POSITIONS`; 0, the centre, is the paper's) and a horizontal flip, for
+            test-time augmentation (`xwisenet_tf.data.clip_choices.TEST_VIEWS`).
 
     Returns:
         A dataset of ``(clips, labels)`` or ``(clips, labels, video_ids)``: clips float32
@@ -288,7 +292,7 @@ def load(
     def parse(serialized):
         record = parse_sequence_example(serialized)
         height, width = _frame_shape(record["frames"])
-        window = crop_window(height, width, 0, 0)
+        window = crop_window(height, width, 0, view[0])
         starts = eval_clip_starts(record["num_frames"], num_frames, frame_stride)
         return record["frames"], record["label"], table.lookup(record["video_id"]), window, starts
 
@@ -300,7 +304,8 @@ def load(
         jpegs, label, video_id, window = video
         n = tf.shape(jpegs)[0]
         indices = loop_pad_indices(start + tf.range(num_frames) * frame_stride, n)
-        clip = normalize_frames(decode_clip(jpegs, indices, window, image_size, tf.constant(False)))
+        flip = tf.constant(bool(view[1]))
+        clip = normalize_frames(decode_clip(jpegs, indices, window, image_size, flip))
         clip.set_shape([num_frames, image_size, image_size, 3])
         return (clip, label, video_id) if with_video_id else (clip, label)
 

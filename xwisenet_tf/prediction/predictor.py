@@ -122,6 +122,12 @@ class Predictor:
             clips = (clips - self.mean) / self.std
         return self._run(clips.astype(np.float32))
 
+    def _view_scores(self, batch: list[list[np.ndarray]]) -> np.ndarray:
+        """Scores of clips given as their views, averaged over the views."""
+        views = len(batch[0])
+        scores = self._scores(np.stack([v for clip in batch for v in clip]))
+        return scores.reshape(len(batch), views, -1).mean(axis=1)
+
     def _run_keras(self, clips: np.ndarray) -> np.ndarray:
         if self._forward is None:
             import tensorflow as tf
@@ -165,6 +171,7 @@ class Predictor:
         batch_size: int = 8,
         fps: str | float = FPS_MODEL,
         progress: bool = False,
+        views: str = "none",
     ) -> VideoScores:
         """Scores every clip of a video's timeline (module docstring), streamed.
 
@@ -173,15 +180,23 @@ class Predictor:
             batch_size: Clips per forward pass.
             fps: `FPS_MODEL` (default), `FPS_SOURCE` or a rate (`parse_fps`).
             progress: Show a progress bar (clips) on stderr.
+            views: Test-time augmentation (`xwisenet_tf.data.clip_choices.TEST_VIEWS`):
+                each clip's scores are the mean over these views, as ``evaluate.py --tta``
+                computes them; "none" (default): the centre crop, the paper's.
 
         Raises:
             DataError: the file is missing or cannot be decoded (named in the message).
         """
         from tqdm.auto import tqdm
 
+        from xwisenet_tf.data.clip_choices import TEST_VIEWS
+
         path = os.fspath(path)
         if batch_size < 1:
             raise TrainingError(f"batch_size must be >= 1; received {batch_size}")
+        if views not in TEST_VIEWS:
+            raise TrainingError(f"unknown views {views!r}; expected one of {list(TEST_VIEWS)}")
+        clip_views = TEST_VIEWS[views]
         info = probe_video(path)
         rate, fps_from = self.timeline_rate(info, fps)
         # The video's own rate is read as the source's exact rate (29.97 is 30000/1001).
@@ -211,13 +226,18 @@ class Predictor:
                 count = start + len(jpegs)
                 padded = len(jpegs) < span
                 spans.append(ClipSpan(start, count - 1, padded, not padded or start == 0))
-                batch.append(eval_clip(jpegs, self.num_frames, self.image_size, self.frame_stride))
+                batch.append(
+                    [
+                        eval_clip(jpegs, self.num_frames, self.image_size, self.frame_stride, v)
+                        for v in clip_views
+                    ]
+                )
                 if len(batch) == batch_size:
-                    scores.append(self._scores(np.stack(batch)))
+                    scores.append(self._view_scores(batch))
                     bar.update(len(batch))
                     batch = []
             if batch:
-                scores.append(self._scores(np.stack(batch)))
+                scores.append(self._view_scores(batch))
                 bar.update(len(batch))
         finally:
             bar.close()
@@ -240,6 +260,7 @@ class Predictor:
         fps: str | float = FPS_MODEL,
         progress: bool = False,
         annotate: Sequence[str | os.PathLike] = (),
+        views: str = "none",
     ) -> dict:
         """Scores of one video (module docstring).
 
@@ -252,9 +273,10 @@ class Predictor:
             annotate: Video files to write the video to with the top 3 labels and their
                 probability bars drawn on each frame: those of the clip covering it
                 (`xwisenet_tf.prediction.annotate`).
+            views: Test-time augmentation (`score_video`).
 
         Returns:
-            ``{"video", "num_frames", "fps", "source_fps", "fps_from", "top_k": [{"label",
+            ``{"video", "num_frames", "fps", "source_fps", "fps_from", "views", "top_k": [{"label",
             "probability"}...], "clips": [{"index", "start_frame", "end_frame", "start_time",
             "end_time", "padded", "in_video_score", "label", "probability", "top_k"}...]}``;
             frames are 0-based and inclusive on the timeline at ``fps`` frames per second
@@ -266,7 +288,7 @@ class Predictor:
             DataError: the file is missing or cannot be decoded, or an annotated video cannot
                 be written (named in the message).
         """
-        result = self.score_video(path, batch_size, fps, progress)
+        result = self.score_video(path, batch_size, fps, progress, views)
         rate = result.fps
         annotated = [
             annotate_video(
@@ -280,6 +302,7 @@ class Predictor:
             "fps": rate,
             "source_fps": result.source_fps,
             "fps_from": result.fps_from,
+            "views": views,
             "top_k": self._top(result.video_scores, top_k),
             "clips": [
                 {
@@ -311,6 +334,7 @@ def predict(
     fps: str | float = FPS_MODEL,
     progress: bool = False,
     annotate: Sequence[str | os.PathLike] = (),
+    views: str = "none",
 ) -> tuple[list[dict], list[str]]:
     """Predicts every video of ``inputs`` (files or folders) with ``checkpoint``.
 
@@ -325,6 +349,7 @@ def predict(
         progress: Show a progress bar per video on stderr.
         annotate: Video files to write the (one) input video to, annotated
             (`Predictor.predict_video`).
+        views: Test-time augmentation (`Predictor.score_video`).
 
     Returns:
         ``(results, errors)``: one `Predictor.predict_video` dict per readable video and one
@@ -350,7 +375,7 @@ def predict(
     for video in videos:
         try:
             results.append(
-                predictor.predict_video(video, top_k, batch_size, fps, progress, annotate)
+                predictor.predict_video(video, top_k, batch_size, fps, progress, annotate, views)
             )
         except DataError as e:
             errors.append(" ".join(str(e).split()))

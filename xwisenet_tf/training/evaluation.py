@@ -32,6 +32,7 @@ from xwisenet_tf.training.report import (  # noqa: F401 - the report's functions
     PROTOCOL,
     format_report,
     plot_confusion_matrix,
+    protocol_description,
     write_report,
 )
 
@@ -75,6 +76,7 @@ def evaluate(
     progress: bool = False,
     checkpoint: str | None = None,
     clip_scores: bool = False,
+    views: str = "none",
 ) -> dict[str, Any]:
     """Evaluates ``model`` on a split with the recognition protocol (sec. IV-C).
 
@@ -89,6 +91,9 @@ def evaluate(
         checkpoint: The file the model came from (named in errors and in the report).
         clip_scores: Also give every clip's softmax scores, in clip order, in each
             ``per_video`` entry (``clip_scores``): what ``predict.py`` gives the same video.
+        views: Test-time augmentation (`xwisenet_tf.data.clip_choices.TEST_VIEWS`): each
+            clip's scores are averaged over these views; "none" (default) is the paper's
+            protocol, and the report's ``protocol`` and ``views`` say which was used.
 
     Returns:
         The report: ``video_accuracy`` (the paper's number), ``clip_accuracy``,
@@ -115,7 +120,7 @@ def evaluate(
         raise TrainingError(f"{data_dir}: split '{split}' holds no video")
     num_frames, image_size = model_input(model)
     scores, labels, ids = split_clip_scores(
-        model, data_dir, split, batch_size, frame_stride, progress
+        model, data_dir, split, batch_size, frame_stride, progress, views
     )
     report = protocol_report(scores, labels, ids, videos, classes)
     if clip_scores:
@@ -130,7 +135,8 @@ def evaluate(
         frame_stride=frame_stride,
         params=count_params(model),
         macs=count_macs(model),
-        protocol=PROTOCOL,
+        protocol=protocol_description(views),
+        views=views,
     )
     if checkpoint:
         report["checkpoint"] = os.path.abspath(checkpoint)
@@ -144,6 +150,7 @@ def split_clip_scores(
     batch_size: int = 16,
     frame_stride: int = 1,
     progress: bool = False,
+    views: str = "none",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The model's scores of every evaluation clip of a split (sec. IV-C), in record order.
 
@@ -154,6 +161,7 @@ def split_clip_scores(
         batch_size: Clips per forward pass.
         frame_stride: Step between frames, as in training.
         progress: Show a progress bar.
+        views: Test-time augmentation (`score_split`).
 
     Returns:
         `score_split`'s ``(scores, labels, video_index)`` of the model's compiled call;
@@ -168,7 +176,7 @@ def split_clip_scores(
     spec = tf.TensorSpec([None, *model.inputs[0].shape[1:]], tf.float32)
     forward = tf.function(lambda clips: model(clips, training=False), input_signature=[spec])
     scores, labels, ids = score_split(
-        forward, data_dir, split, num_frames, image_size, batch_size, frame_stride, progress
+        forward, data_dir, split, num_frames, image_size, batch_size, frame_stride, progress, views
     )
     if not len(scores):
         scores = np.zeros((0, model.outputs[0].shape[-1]))
@@ -294,6 +302,7 @@ def run_evaluation(
     dataset_options: dict | None = None,
     progress: bool = True,
     clip_scores: bool = False,
+    views: str = "none",
 ) -> tuple[dict[str, Any], str, str]:
     """What ``evaluate.py`` does: resolve checkpoint and data, evaluate (sec. IV-C), write.
 
@@ -309,6 +318,7 @@ def run_evaluation(
         dataset_options: Conversion options, as for training.
         progress: Show a progress bar.
         clip_scores: Also write every clip's scores per video (`evaluate`).
+        views: Test-time augmentation (`evaluate`); "none" is the paper's protocol.
 
     Returns:
         ``(report, json_path, png_path)``.
@@ -337,9 +347,11 @@ def run_evaluation(
         progress,
         path,
         clip_scores=clip_scores,
+        views=views,
     )
     if output is None:
         stem = os.path.splitext(os.path.basename(path))[0]
-        output = os.path.join(folder, f"eval_{split}_{stem}.json")
+        suffix = "" if views == "none" else f"_{views}"
+        output = os.path.join(folder, f"eval_{split}_{stem}{suffix}.json")
     json_path, png_path = write_report(report, output)
     return report, json_path, png_path

@@ -26,9 +26,11 @@ def recognition_clips(
     batch_size: int = 16,
     frame_stride: int = 1,
     with_video_id: bool = False,
+    view: tuple[int, bool] = (0, False),
 ):
     """The clips of the recognition protocol (sec. IV-C): every non-overlapping clip of every
-    video of a split, centre-cropped at scale 1, in record order.
+    video of a split, centre-cropped at scale 1, in record order (``view``: another position
+    at scale 1 and/or flipped, for test-time augmentation).
 
     Returns:
         `xwisenet_tf.data.load` with ``training=False``: batches of ``(clips, labels)``, or
@@ -43,6 +45,7 @@ def recognition_clips(
         image_size=image_size,
         frame_stride=frame_stride,
         with_video_id=with_video_id,
+        view=view,
     )
 
 
@@ -55,6 +58,7 @@ def score_split(
     batch_size: int = 16,
     frame_stride: int = 1,
     progress: bool = False,
+    views: str = "none",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The scores of any predictor for every recognition clip of a split (sec. IV-C).
 
@@ -68,6 +72,8 @@ def score_split(
         batch_size: Clips per call of ``predict``.
         frame_stride: Step between frames, as in training.
         progress: Show a progress bar.
+        views: Test-time augmentation, a key of `xwisenet_tf.data.clip_choices.TEST_VIEWS`:
+            each clip's scores are the mean over its views ("none": the paper's centre crop).
 
     Returns:
         ``(scores, labels, video_index)`` in record order: ``(clips, classes)`` float64
@@ -79,28 +85,36 @@ def score_split(
     """
     from tqdm.auto import tqdm
 
+    from xwisenet_tf.data.clip_choices import TEST_VIEWS
+
+    if views not in TEST_VIEWS:
+        raise TrainingError(f"unknown test views {views!r}; expected one of {list(TEST_VIEWS)}")
     data_dir = os.fspath(data_dir)
-    dataset = recognition_clips(
-        data_dir, split, num_frames, image_size, batch_size, frame_stride, with_video_id=True
-    )
     expected = data.count_eval_clips(data_dir, split, num_frames, frame_stride)
-    batches = tqdm(
-        dataset.as_numpy_iterator(),
-        total=math.ceil(expected / batch_size),
-        desc="Evaluating",
-        unit="batch",
-        disable=not progress,
-    )
-    scores, labels, ids = [], [], []
-    for clips, label, video_id in batches:
-        scores.append(np.asarray(predict(clips), np.float64))
-        labels.append(label)
-        ids.append(video_id)
-    if sum(map(len, scores)) != expected:
-        raise TrainingError(
-            f"{data_dir}: split '{split}' yielded {sum(map(len, scores))} clips; the manifest "
-            f"implies {expected}"
+    passes = []
+    for view in TEST_VIEWS[views]:
+        dataset = recognition_clips(
+            data_dir, split, num_frames, image_size, batch_size, frame_stride, True, view
         )
-    if not scores:
-        return np.zeros((0, 0)), np.zeros(0, int), np.zeros(0, int)
-    return np.concatenate(scores), np.concatenate(labels), np.concatenate(ids)
+        batches = tqdm(
+            dataset.as_numpy_iterator(),
+            total=math.ceil(expected / batch_size),
+            desc="Evaluating" if views == "none" else f"Evaluating view {view}",
+            unit="batch",
+            disable=not progress,
+        )
+        scores, labels, ids = [], [], []
+        for clips, label, video_id in batches:
+            scores.append(np.asarray(predict(clips), np.float64))
+            labels.append(label)
+            ids.append(video_id)
+        if sum(map(len, scores)) != expected:
+            raise TrainingError(
+                f"{data_dir}: split '{split}' yielded {sum(map(len, scores))} clips; the "
+                f"manifest implies {expected}"
+            )
+        if not scores:
+            return np.zeros((0, 0)), np.zeros(0, int), np.zeros(0, int)
+        passes.append((np.concatenate(scores), np.concatenate(labels), np.concatenate(ids)))
+    scores = np.mean([p[0] for p in passes], axis=0)
+    return scores, passes[0][1], passes[0][2]

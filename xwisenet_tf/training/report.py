@@ -12,6 +12,23 @@ PROTOCOL = (
     "paper sec. IV-C: all non-overlapping clips of each video, centre crop at scale 1, "
     "softmax scores averaged per video"
 )
+_VIEW_NAMES = {
+    "flip": "the centre crop and its mirror image",
+    "crops": "3 crops at scale 1 (centre and both ends of the long side)",
+    "crops_flip": "3 crops at scale 1 (centre and both ends of the long side) and their mirror "
+    "images",
+}
+
+
+def protocol_description(views: str = "none") -> str:
+    """`PROTOCOL`, or what test-time augmentation changes in it."""
+    if views == "none":
+        return PROTOCOL
+    return (
+        f"paper sec. IV-C with test-time augmentation '{views}': all non-overlapping clips of "
+        f"each video, each scored as the mean softmax over {_VIEW_NAMES[views]}, scores "
+        "averaged per video"
+    )
 
 
 def plot_confusion_matrix(
