@@ -91,3 +91,60 @@ def test_training_starts_from_the_checkpoint_with_a_new_classifier(checkpoint, t
         if name != "predictions":
             for ours, theirs in zip(weights, saved[name], strict=True):
                 np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("finetune_data"))
+
+
+def _tiny_run(tmp_path, data_dir, **fields):
+    from tests.training.conftest import SYNTHETIC_OPTIONS
+    from xwisenet_tf.training import TrainConfig
+
+    return TrainConfig(
+        dataset="synthetic", data_dir=data_dir,
+        dataset_options=dict(SYNTHETIC_OPTIONS), model_dir=str(tmp_path / "run"),
+        model_overrides=dict(TINY), batch_size=4, num_frames=8, image_size=32,
+        validation="none", evaluate_test=False, verbose=0, steps_per_epoch=1, **fields,
+    )  # fmt: skip
+
+
+def test_a_frozen_backbone_waits_while_the_classifier_learns(checkpoint, tmp_path, data_dir):
+    from xwisenet_tf.training import train
+
+    saved = _weights_by_layer(keras.models.load_model(checkpoint, compile=False))
+    after_epoch = []
+
+    class Snapshot(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            after_epoch.append(_weights_by_layer(self.model))
+
+    config = _tiny_run(
+        tmp_path, data_dir, model="shufflenet3d-1.0x", epochs=2, init_checkpoint=checkpoint,
+        freeze_backbone_epochs=1, learning_rate=0.01, warmup_fraction=0.0,
+    )  # fmt: skip
+    result = train(config, callbacks=[Snapshot()])
+    first, second = after_epoch
+    kernel = "stage3_unit2_pw"  # a pointwise conv block inside the backbone
+    np.testing.assert_array_equal(first[kernel][0], saved[kernel][0])
+    assert not np.allclose(second[kernel][0], saved[kernel][0])
+    start = after_epoch[0]["predictions"][0]
+    assert start.shape == (1024, 6)
+    assert all(layer.trainable for layer in result.model.layers)
+
+
+def test_init_from_factorises_an_e3d_state_dict_into_xwisenet(
+    checkpoint, tmp_path, data_dir, capsys
+):
+    import os
+
+    from xwisenet_tf.training import train
+
+    npz = os.path.join(os.path.dirname(checkpoint), "tiny.npz")
+    config = _tiny_run(tmp_path, data_dir, model="xwisenet", epochs=1, init_from=f"e3d:{npz}")
+    train(config)
+    header = capsys.readouterr().out
+    assert f"Initialised from e3d:{npz}" in header and "stage2" in header
+    with pytest.raises(TrainingError, match="needs trained weights"):
+        _tiny_run(tmp_path, data_dir, epochs=1, freeze_backbone_epochs=1).validate()

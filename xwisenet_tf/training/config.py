@@ -289,6 +289,11 @@ class TrainConfig:
             )
         if self.init_from and self.init_checkpoint:
             raise TrainingError("init_from and init_checkpoint both start the run; give one")
+        if self.freeze_backbone_epochs and not (self.init_from or self.init_checkpoint):
+            raise TrainingError(
+                "freeze_backbone_epochs needs trained weights to freeze: give init_checkpoint "
+                "or init_from"
+            )
         if not 0 < self.holdout_fraction < 1:
             raise TrainingError(
                 f"holdout_fraction must be in (0, 1); received {self.holdout_fraction!r}"

@@ -73,6 +73,7 @@ from xwisenet_tf.training.strategy import (
     read_tf_config,
     strategy_name,
 )
+from xwisenet_tf.training.transfer import FreezeBackbone, start_from
 
 # Imported from here by other modules: `json_safe` (experiments/configurations.py) and
 # `train_step_count` (xwisenet_tf.bench.convergence). `_callbacks` is what `train` calls, so that a test
@@ -163,10 +164,7 @@ def train(config: TrainConfig, callbacks: list | None = None) -> TrainResult:
     with dtype_policy(resolved["mixed_precision_policy"]):
         with strategy.scope():
             model = build_model(config, len(class_names))
-            if config.init_checkpoint:  # fine-tuning: every weight but the classifier's
-                from xwisenet_tf.training.init_checkpoint import load_init_checkpoint
-
-                load_init_checkpoint(model, config.init_checkpoint)
+            started_from = start_from(model, config)  # fine-tuning: all but the classifier
             compile_recipe(
                 model,
                 config.epochs * steps,
@@ -179,6 +177,8 @@ def train(config: TrainConfig, callbacks: list | None = None) -> TrainResult:
         own_callbacks = _callbacks(
             config, model, strategy, own_dir, backup_dir, task, monitor, resolved
         )
+        if config.freeze_backbone_epochs:
+            own_callbacks.insert(0, FreezeBackbone(config.freeze_backbone_epochs))
         # Restore before writing anything: a bad training state must leave the run untouched.
         backup = own_callbacks[-1]
         backup.set_model(model)
@@ -202,6 +202,13 @@ def train(config: TrainConfig, callbacks: list | None = None) -> TrainResult:
             print_header(
                 config, manifest, prepared, model, resolved, validation, model_dir, state, replicas
             )
+            if started_from:
+                print(started_from)
+            if config.freeze_backbone_epochs:
+                print(
+                    f"Only the classifier trains for the first {config.freeze_backbone_epochs} "
+                    "epochs, then every layer"
+                )
             print_selection(config, validation, monitor)
             print_relu_warmup(config, model, steps)
         start = time.time()
