@@ -81,7 +81,7 @@ def main(argv: list[str]) -> int:
             dataset_options=cli.parse_options(FLAGS.dataset_option, "dataset_option") or None,
             progress=FLAGS.progress,
             clip_scores=FLAGS.clip_scores,
-            views=FLAGS.tta,
+            tta=FLAGS.tta,
         )
         print(f"checkpoint: {report['checkpoint']}")
         print(format_report(report))

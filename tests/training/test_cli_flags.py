@@ -75,7 +75,7 @@ def test_train_flags_are_the_train_config_fields(train_flags):
     _check_fields_are_flags(TrainConfig, train_flags, extra=cli.MODEL_FLAGS)
     assert train_flags["dataset_option"]["type"] == "multi string"
     assert train_flags["model_option"]["type"] == "multi string"
-    assert train_flags["recipe"]["enum"] == ["default", "paper"]
+    assert train_flags["recipe"]["enum"] == ["auto", "default", "paper", "real"]
     assert train_flags["strategy"]["enum"] == []  # checked by TrainConfig, with its message
     assert train_flags["stage_repeats"]["type"] == "comma separated list of strings"
     assert train_flags["width"]["help"] == "Width multiplier: 0.5 | 1.0 | 1.5 | 2.0 (XwiseNet)."

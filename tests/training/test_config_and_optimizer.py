@@ -16,11 +16,11 @@ from xwisenet_tf.training.optimizer import AdamL2, compile_model, make_optimizer
 
 def test_defaults_resolve_from_the_recipe_and_the_dataset():
     config = TrainConfig().validate().resolved()
-    assert config.recipe == "default" and config.lr_schedule == "cosine"
+    assert config.recipe == "real" and config.lr_schedule == "cosine"  # auto, real videos
     assert (config.num_frames, config.image_size, config.model) == (16, 112, "xwisenet")
     assert (config.epochs, config.lr_factor) == (50, 0.1)
     synthetic = TrainConfig(dataset="synthetic").resolved()
-    assert (synthetic.image_size, synthetic.epochs) == (48, 10)
+    assert (synthetic.image_size, synthetic.epochs, synthetic.recipe) == (48, 10, "default")
     # A value given explicitly wins over the recipe and the dataset default.
     mine = TrainConfig(dataset="synthetic", image_size=96, learning_rate=5e-4).resolved()
     assert (mine.image_size, mine.learning_rate) == (96, 5e-4)

@@ -72,8 +72,10 @@ def test_a_run_written_before_recipes_resumes_as_the_paper_recipe():
         del old[field]  # config.json of a run made before these fields existed
     now = TrainConfig(recipe="paper").resolved().to_dict()
     assert config_differences(old, now) == []
-    default = TrainConfig().resolved().to_dict()
+    default = TrainConfig(recipe="default").resolved().to_dict()
     assert "recipe: 'paper' -> 'default'" in config_differences(old, default)
+    real = TrainConfig().resolved().to_dict()  # --recipe=auto on KTH
+    assert "recipe: 'paper' -> 'real'" in config_differences(old, real)
 
 
 def test_default_recipe_compiles_adamw_on_kernels_with_a_cosine_schedule():

@@ -21,7 +21,7 @@ from xwisenet_tf.data.dataset_kinds import DATASETS
 from xwisenet_tf.data.synthetic_defaults import QUICK_START_MINUTES as QUICK_START_MINUTES
 from xwisenet_tf.settings import check_choices, documented, setting
 from xwisenet_tf.training.errors import TrainingError
-from xwisenet_tf.training.recipes import LR_SCHEDULES, RECIPES
+from xwisenet_tf.training.recipes import AUTO_RECIPE, LR_SCHEDULES, RECIPES, recipe_for
 
 CONFIG_FILE = "config.json"
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
@@ -104,11 +104,14 @@ class TrainConfig:
     )
     validation_steps: int | None = setting(None, "Batches per validation (default: all clips).")
     recipe: str = setting(
-        "default",
-        "default: AdamW on kernels, warm-up + cosine decay by steps, label smoothing, 4 clips "
-        "per video per epoch, last epoch kept; paper: sec. IV-B (Adam 1e-3, coupled weight "
-        "decay 1e-3, lr x0.1 on a validation plateau). The flags below left unset come from it.",
-        choices=sorted(RECIPES),
+        AUTO_RECIPE,
+        "auto: real for real videos (kth, folder, csv), default for synthetic; real: default "
+        "plus the small-data augmentations (random resized crop, colour jitter, grey clips, "
+        "speed jitter); default: AdamW on kernels, warm-up + cosine decay by steps, label "
+        "smoothing, 4 clips per video per epoch, last epoch kept; paper: sec. IV-B (Adam 1e-3, "
+        "coupled weight decay 1e-3, lr x0.1 on a validation plateau). The flags below left "
+        "unset come from it.",
+        choices=(AUTO_RECIPE, *sorted(RECIPES)),
     )
     learning_rate: float | None = setting(None, "Initial/peak Adam learning rate (recipe's).")
     weight_decay: float | None = setting(None, "Weight decay (recipe's; paper: 1e-3).")
@@ -333,10 +336,13 @@ class TrainConfig:
         return ClipAugmentation(**{k: v for k, v in values.items() if v is not None})
 
     def resolved(self) -> TrainConfig:
-        """A copy with every ``None`` recipe field from `recipe` and every ``None`` dataset
-        default (``image_size``, ``epochs``) from `DATASET_DEFAULTS`."""
-        values = {k: v for k, v in RECIPES[self.recipe].items() if getattr(self, k) is None}
+        """A copy with ``recipe="auto"`` replaced by the dataset kind's recipe (`recipe_for`),
+        every ``None`` recipe field from that recipe and every ``None`` dataset default
+        (``image_size``, ``epochs``) from `DATASET_DEFAULTS`."""
         kind = self.dataset.partition(":")[0]
+        recipe = recipe_for(kind) if self.recipe == AUTO_RECIPE else self.recipe
+        values = {k: v for k, v in RECIPES[recipe].items() if getattr(self, k) is None}
+        values["recipe"] = recipe
         defaults = DATASET_DEFAULTS.get(kind, DATASET_DEFAULTS[None])
         values.update({k: v for k, v in defaults.items() if getattr(self, k) is None})
         return dataclasses.replace(self, **values)

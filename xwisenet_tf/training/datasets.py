@@ -67,6 +67,30 @@ class ValidationPlan:
         }
 
 
+# Below this many training videos, ``validation=auto`` under a fixed (cosine) schedule holds
+# nothing out: the validation accuracy decides nothing there, and a tenth of a few dozen videos
+# is a share of the data the model misses more than the user misses a number.
+SMALL_DATA_VIDEOS = 100
+
+
+def run_validation(config, manifest: dict) -> ValidationPlan:
+    """`plan_validation` for a resolved run's configuration: ``validation=auto`` with a cosine
+    schedule and fewer than `SMALL_DATA_VIDEOS` training videos (and no validation split)
+    validates on nothing and says why; otherwise as `plan_validation` decides."""
+    splits = manifest["splits"]
+    videos = len(splits["train"]["videos"])
+    has_split = bool(splits.get("validation", {}).get("videos"))
+    small = videos < SMALL_DATA_VIDEOS
+    if config.validation == "auto" and config.lr_schedule == "cosine" and small and not has_split:
+        return ValidationPlan(
+            "none",
+            note=f"none: all {videos} training videos train (a fixed schedule decides nothing "
+            f"by validation, and under {SMALL_DATA_VIDEOS} videos a held-out tenth costs more "
+            "than it tells; --validation=holdout holds some out)",
+        )
+    return plan_validation(manifest, config.validation, config.holdout_fraction, config.seed)
+
+
 def subject_of(video_id: str) -> str | None:
     """The KTH subject of a sample id (``person01_boxing_d2_seq1`` -> ``person01``)."""
     match = _SUBJECT.match(video_id)

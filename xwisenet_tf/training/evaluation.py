@@ -302,7 +302,7 @@ def run_evaluation(
     dataset_options: dict | None = None,
     progress: bool = True,
     clip_scores: bool = False,
-    views: str = "none",
+    tta: str = "none",
 ) -> tuple[dict[str, Any], str, str]:
     """What ``evaluate.py`` does: resolve checkpoint and data, evaluate (sec. IV-C), write.
 
@@ -318,7 +318,7 @@ def run_evaluation(
         dataset_options: Conversion options, as for training.
         progress: Show a progress bar.
         clip_scores: Also write every clip's scores per video (`evaluate`).
-        views: Test-time augmentation (`evaluate`); "none" is the paper's protocol.
+        tta: Test-time augmentation, the views of `evaluate`; "none" is the paper's protocol.
 
     Returns:
         ``(report, json_path, png_path)``.
@@ -347,11 +347,11 @@ def run_evaluation(
         progress,
         path,
         clip_scores=clip_scores,
-        views=views,
+        views=tta,
     )
     if output is None:
         stem = os.path.splitext(os.path.basename(path))[0]
-        suffix = "" if views == "none" else f"_{views}"
+        suffix = "" if tta == "none" else f"_{tta}"
         output = os.path.join(folder, f"eval_{split}_{stem}{suffix}.json")
     json_path, png_path = write_report(report, output)
     return report, json_path, png_path

@@ -44,7 +44,7 @@ from xwisenet_tf.data.cache import prepare_data
 from xwisenet_tf.files import write_json
 from xwisenet_tf.training import callbacks as cb
 from xwisenet_tf.training.config import CONFIG_FILE, TrainConfig
-from xwisenet_tf.training.datasets import plan_validation
+from xwisenet_tf.training.datasets import run_validation
 from xwisenet_tf.training.errors import TrainingError
 from xwisenet_tf.training.final_evaluation import final_test_evaluation
 from xwisenet_tf.training.fit_callbacks import fit_callbacks
@@ -52,7 +52,7 @@ from xwisenet_tf.training.fit_data import shard_by_data, train_dataset, validati
 from xwisenet_tf.training.model_build import build_model, dtype_policy
 from xwisenet_tf.training.model_dir import check_previous_run, config_dict, run_directories
 from xwisenet_tf.training.optimizer import compile_recipe
-from xwisenet_tf.training.recipes import RECIPE_FIELDS
+from xwisenet_tf.training.recipes import AUTO_RECIPE, RECIPE_FIELDS
 from xwisenet_tf.training.resolve import (
     check_trainable,
     json_safe,
@@ -64,6 +64,7 @@ from xwisenet_tf.training.run_messages import (
     plan_line,
     precision_warning,
     print_header,
+    print_recipe_choice,
     print_relu_warmup,
     print_selection,
 )
@@ -131,6 +132,7 @@ def train(config: TrainConfig, callbacks: list | None = None) -> TrainResult:
             corrupt training state.
         DataError: the dataset cannot be found, converted or read.
     """
+    auto_recipe = config.recipe == AUTO_RECIPE
     config = config.validate().resolved()
     task = read_tf_config()
     strategy = make_strategy(config.strategy, config.cpu_devices)
@@ -146,7 +148,7 @@ def train(config: TrainConfig, callbacks: list | None = None) -> TrainResult:
     manifest = data.read_manifest(prepared)
     check_trainable(manifest, prepared)
     class_names = list(manifest["classes"])
-    validation = plan_validation(manifest, config.validation, config.holdout_fraction, config.seed)
+    validation = run_validation(config, manifest)
     spec = model_spec(config)
 
     model_dir, own_dir, backup_dir = run_directories(config, task)
@@ -209,6 +211,8 @@ def train(config: TrainConfig, callbacks: list | None = None) -> TrainResult:
                     f"Only the classifier trains for the first {config.freeze_backbone_epochs} "
                     "epochs, then every layer"
                 )
+            if auto_recipe:
+                print_recipe_choice(config)
             print_selection(config, validation, monitor)
             print_relu_warmup(config, model, steps)
         start = time.time()

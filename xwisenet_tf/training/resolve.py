@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from xwisenet_tf import __version__, data
 from xwisenet_tf.training.config import TrainConfig
-from xwisenet_tf.training.datasets import ValidationPlan, plan_validation
+from xwisenet_tf.training.datasets import ValidationPlan, run_validation
 from xwisenet_tf.training.errors import TrainingError
 from xwisenet_tf.training.model_build import policy_name
 from xwisenet_tf.training.strategy import strategy_name
@@ -93,7 +93,7 @@ def train_step_count(config: TrainConfig, prepared: str) -> int:
     if config.steps_per_epoch:
         return config.steps_per_epoch
     manifest = data.read_manifest(prepared)
-    validation = plan_validation(manifest, config.validation, config.holdout_fraction, config.seed)
+    validation = run_validation(config, manifest)
     return steps_per_epoch(config, manifest, validation)
 
 

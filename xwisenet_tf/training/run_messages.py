@@ -94,6 +94,33 @@ def print_selection(config: TrainConfig, validation: ValidationPlan, monitor: st
     print(line, flush=True)
 
 
+def print_recipe_choice(config: TrainConfig) -> None:
+    """Why ``--recipe=auto`` gave this run its recipe, and what the recipe adds."""
+    from xwisenet_tf.training.recipes import AUTO_REASONS
+
+    extras = []
+    if config.train_crop == "resized":
+        extras.append(
+            f"random resized crops ({config.crop_min_area:.0%}-100% of the test crop's area, "
+            f"aspect up to {config.crop_max_aspect:.2f})"
+        )
+    if config.colour_jitter:
+        extras.append(f"colour jitter {config.colour_jitter:g}")
+    if config.grayscale:
+        extras.append(f"grey clips {config.grayscale:.0%}")
+    if config.speed_jitter > 1:
+        extras.append(f"speed x1/{config.speed_jitter:g}-x{config.speed_jitter:g}")
+    for name in ("erase", "mixup", "cutmix", "ema"):
+        if getattr(config, name):
+            extras.append(f"{name} {getattr(config, name):g}")
+    added = f"; augmentation: {', '.join(extras)}" if extras else ""
+    print(
+        f"Recipe {config.recipe} (--recipe=auto, {config.dataset.partition(':')[0]} data): "
+        f"{AUTO_REASONS.get(config.recipe, '')}{added}",
+        flush=True,
+    )
+
+
 def print_relu_warmup(config: TrainConfig, model: keras.Model, steps_per_epoch: int) -> None:
     warmup = relu_warmup_steps(config, steps_per_epoch)
     layers = warmup_layers(model)
