@@ -54,3 +54,31 @@ def test_variants_side_by_side_on_one_budget(synthetic_data_dir, tmp_path):
         assert 0.0 <= row["test_video_accuracy"] <= 1.0 and row["minutes"] >= 0.0
     table = output.read_text()
     assert "| paper | 12 |" in table and "| default | 24 |" in table
+
+
+def test_crossval_trains_every_variant_on_every_fold_and_resumes(tmp_path):
+    """python -m xwisenet_tf.bench.crossval: variants x folds x seeds, mean +- std, resumable."""
+    from tests.training.conftest import write_motion_dataset
+    from xwisenet_tf.bench import crossval
+
+    root = write_motion_dataset(tmp_path / "videos", per_split=(("all", 4),))
+    classes = root / "all"  # root/<class>/<video>: the layout folds split
+    tiny = "model.width=0.5,model.stage_repeats=1-1-1,batch_size=4,epochs=1,num_frames=8"
+    argv = [
+        "--dataset", f"folder:{classes}", "--folds", "2", "--fold_subset", "1", "--seeds", "0",
+        "--image_size", "32", "--data_dir", str(tmp_path / "cache"),
+        "--work_dir", str(tmp_path / "cv"), "--output", str(tmp_path / "cv.md"),
+        "--variant", f"plain:recipe=default,{tiny}",
+        "--variant", f"real:{tiny}",
+    ]  # fmt: skip
+    assert crossval.main(argv) == 0
+    runs = [json.loads(line) for line in (tmp_path / "cv" / "crossval.jsonl").open()]
+    assert sorted((r["variant"], r["fold"]) for r in runs) == [("plain", 1), ("real", 1)]
+    for run in runs:  # two folds of 12 videos: 6 test videos each, 2 per class
+        assert run["num_test_videos"] == 6 and 0 <= run["test_video_accuracy"] <= 1
+    assert {r["recipe"] for r in runs} == {"default", "real"}  # no recipe: auto -> real
+    summary = json.loads((tmp_path / "cv.json").read_text())["summary"]
+    assert [(s["variant"], s["runs"]) for s in summary] == [("plain", 1), ("real", 1)]
+    assert "| plain | xwisenet, 32 px | 1 (1 x 1) |" in (tmp_path / "cv.md").read_text()
+    assert crossval.main(argv) == 0  # finished runs are skipped
+    assert len((tmp_path / "cv" / "crossval.jsonl").read_text().splitlines()) == 2
