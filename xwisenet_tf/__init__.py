@@ -8,12 +8,15 @@ Implements "Lightweight Action Recognition with Sequence-Specific Global Context
     >>> model = xwisenet_tf.XwiseNet(num_classes=6)
 
 Importing the package loads neither TensorFlow nor Keras: `data`, `layers`, `models`,
-`get_model` and `list_models` are imported on first use.
+`get_model` and `list_models` are imported on first use. The layers register with Keras as
+soon as Keras loads (`xwisenet_tf.registration`), so a saved model loads after
+``import xwisenet_tf`` with plain ``keras.models.load_model(path)``, in safe mode.
 """
 
 from __future__ import annotations
 
 from xwisenet_tf.lazy import lazy_attributes
+from xwisenet_tf.registration import register_when_keras_loads
 
 __version__ = "0.1.0"
 
@@ -45,5 +48,7 @@ def ResNet3D(depth: int, num_classes: int, input_shape=(16, 112, 112, 3), **over
 
     return get_model(f"resnet3d-{depth}", num_classes, input_shape=input_shape, **overrides)
 
+
+register_when_keras_loads()
 
 __all__ = ["ResNet3D", "XwiseNet", "data", "get_model", "layers", "list_models", "models"]
