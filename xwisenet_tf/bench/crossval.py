@@ -127,6 +127,11 @@ def run_one(args, spec: str, fold: int, seed: int) -> dict:
         "model": result.config.model,
         "recipe": result.config.recipe,
         "wall_minutes": (time.time() - began) / 60,
+        "wrong": {
+            v["id"]: v["predicted"]
+            for v in report.get("per_video", [])
+            if v["predicted"] != v["label"]
+        },
     }
     if not args.keep_runs:
         shutil.rmtree(config.model_dir, ignore_errors=True)
