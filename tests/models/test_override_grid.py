@@ -42,6 +42,7 @@ EXPLICIT_VALUES = {
     "width": tuple(presets.STAGE_CHANNELS),
     "depth": tuple(presets.RESNET_LAYOUTS),
     "dropout": (0.0, 0.5),
+    "stochastic_depth": (0.0, 0.2),
     "stage_repeats": (REPEATS_WITH_STAGE3, REPEATS_WITH_STAGES_2_4),
     # A causal model excludes other options' values (temporal strides of 2, PyTorch padding,
     # clip-wide context blocks), which pairs of independent options cannot respect: causal

@@ -27,6 +27,7 @@ from xwisenet_tf.layers.pooling import FoldedMaxPool3D
 from xwisenet_tf.layers.running_mean import RunningMean
 from xwisenet_tf.layers.shortcut import ZeroPadShortcut
 from xwisenet_tf.layers.shuffle import ChannelShuffle, ChannelSplit
+from xwisenet_tf.layers.stochastic_depth import SkipBranch
 
 __all__ = [
     "BLOCKS",
@@ -46,6 +47,7 @@ __all__ = [
     "RunningMean",
     "SEBlock",
     "SSBlock",
+    "SkipBranch",
     "STConv3D",
     "TraditionalConv3D",
     "XwiseConv3D",

@@ -62,6 +62,9 @@ class XwiseNetSpec:
         context_pooling: the SS block's context modelling (Table III(a)).
         temporal_strides: temporal stride of the stem max pool and of stages 2, 3, 4.
         dropout: dropout rate before the classifier.
+        stochastic_depth: in training, the probability that the last Same Unit skips its
+            branch (`xwisenet_tf.layers.SkipBranch`), growing linearly from 0 over the Same
+            Units (Huang et al.'s rule); 0: off, every unit always runs.
         implementation: "folded" (production) or "reference" (grouped/native Conv3D).
         inner_activation: ReLU after the depthwise convs of every unit: True after both (the
             paper's X-Conv, sec. III-A), "first" only between the spatial and the temporal one
@@ -91,6 +94,7 @@ class XwiseNetSpec:
     # stem pool gives 0.73 G); docs/reproduction.md.
     temporal_strides: tuple[int, int, int, int] = (1, 1, 1, 1)
     dropout: float = 0.2
+    stochastic_depth: float = 0.0
     implementation: str = "folded"
     inner_activation: bool | str = True
     temporal_init: str = "he"
@@ -117,6 +121,11 @@ class XwiseNetSpec:
             )
         _check_strides(self.temporal_strides, 4, "temporal_strides")
         _check_dropout(self.dropout)
+        if not (isinstance(self.stochastic_depth, (int, float)) and 0 <= self.stochastic_depth < 1):
+            raise ValueError(
+                "`stochastic_depth` must be in [0, 1). "
+                f"Received: stochastic_depth={self.stochastic_depth!r}"
+            )
         check_choice(self.causal, (False, True), "causal")
         if self.causal:
             _check_causal(self)

@@ -15,6 +15,7 @@ from xwisenet_tf.layers.context_blocks import make_context_block
 from xwisenet_tf.layers.conv_variants import NAME_TAGS, TraditionalConv3D, make_conv
 from xwisenet_tf.layers.pooling import FoldedMaxPool3D
 from xwisenet_tf.layers.shuffle import ChannelShuffle, ChannelShuffleSplit, ChannelSplit
+from xwisenet_tf.layers.stochastic_depth import SkipBranch
 from xwisenet_tf.models.presets import (
     HEAD_CHANNELS,
     STAGE_CHANNELS,
@@ -69,6 +70,8 @@ def build_xwisenet(
         for unit in range(1, repeats + 1)
     ]
     fuse = fuse_shuffle_split and not (spec.block and spec.block_position == "after_shuffle")
+    same_units = sum(1 for _, unit, _ in units if unit > 1)
+    seen = 0
     for i, (stage, unit, channels) in enumerate(units):
         prefix = f"stage{stage}_unit{unit}"
         # The next unit is a Same Unit: hand it the two halves it splits its input into.
@@ -77,7 +80,9 @@ def build_xwisenet(
             x = _downsample_unit(x, channels, spec.temporal_strides[stage - 1], spec, prefix, split)
         else:
             with_block = bool(spec.block) and stage in spec.block_stages
-            x = _same_unit(x, spec, prefix, with_block, split)
+            seen += 1
+            skip = spec.stochastic_depth * seen / same_units
+            x = _same_unit(x, spec, prefix, with_block, split, skip)
 
     x = TraditionalConv3D(
         HEAD_CHANNELS[spec.width], 1, implementation=spec.implementation, name="head_conv"
@@ -142,9 +147,13 @@ def _downsample_unit(
     return _shuffle(x, prefix, split)
 
 
-def _same_unit(x, spec: XwiseNetSpec, prefix: str, with_block: bool, split: bool = False):
+def _same_unit(
+    x, spec: XwiseNetSpec, prefix: str, with_block: bool, split: bool = False, skip: float = 0.0
+):
     """Same Unit (Fig. 1(b)): channel split, one X-Conv branch, concat, shuffle.
 
+    With `skip` > 0, training skips the branch for that share of the clips (`SkipBranch`,
+    stochastic depth).
     The context block sits at `spec.block_position` (Table III(b)): after the branch's last
     1x1x1 conv, before the channel shuffle (the paper's default) or after it.
     `x` is the unit's input, or its two halves when the unit before has split it already;
@@ -156,8 +165,11 @@ def _same_unit(x, spec: XwiseNetSpec, prefix: str, with_block: bool, split: bool
         left, right = ChannelSplit(name=f"{prefix}_split")(x)
     half = right.shape[-1]
     tag = NAME_TAGS[spec.conv_type]
+    branch_input = right
     right = _pointwise(spec, half, f"{prefix}_pw")(right)
     right = _branch_conv(spec, half, 1, f"{prefix}_{tag}")(right)
+    if skip:
+        right = SkipBranch(skip, name=f"{prefix}_skip")([branch_input, right])
     if with_block and spec.block_position == "after_pointwise":
         right = _context_block(spec, prefix)(right)
     x = keras.layers.Concatenate(name=f"{prefix}_concat")([left, right])

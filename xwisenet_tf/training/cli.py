@@ -38,6 +38,11 @@ MODEL_FLAGS = {  # in the order their options were always collected (a run's con
         "Causal temporal kernels (past frames only), so the model runs frame by frame "
         "(xwisenet_tf.streaming; the xwisenet-stream preset is xwisenet with --causal).",
     ),
+    "stochastic_depth": (
+        "float",
+        "Stochastic depth (XwiseNet): the last Same Unit skips its branch in training with this "
+        "probability, 0 at the first, linear in between.",
+    ),
 }
 
 
