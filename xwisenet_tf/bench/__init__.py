@@ -21,5 +21,6 @@ Single benches, each `python -m xwisenet_tf.bench.NAME --help`: `stream` (per-fr
 causal model's step model), `depthwise` (folded vs grouped DepthwiseConv3D), `input_pipeline`
 (pipeline clips/s vs a training step's), `convergence` (training recipes side by side: test
 accuracy against minutes and steps), `init_gradients` (gradient RMS per depth at initialisation),
-`training_speed` (training steps of today's path against the one before issue 15).
+`training_speed` (training steps of today's path against the one before issue 15), `soak`
+(resident memory while one process builds, trains, evaluates and converts model after model).
 """

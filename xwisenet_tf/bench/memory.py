@@ -30,13 +30,14 @@ from xwisenet_tf.bench.measure import (
 )
 
 
-def _max_rss_mb() -> float:
-    """Peak resident set of this process (since its `exec`), MiB."""
+def proc_status_mb(field: str) -> float:
+    """A size of ``/proc/self/status`` in MiB: ``"VmHWM"`` (peak resident set since `exec`),
+    ``"VmRSS"`` (resident set now)."""
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024.0  # kB
-    raise RuntimeError("no VmHWM in /proc/self/status")
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def probe(case_key: str, settings: Settings) -> dict:
@@ -45,13 +46,13 @@ def probe(case_key: str, settings: Settings) -> dict:
     import tensorflow as tf
 
     tf.constant(0.0) + 1.0  # initialise the runtime before the baseline
-    baseline = _max_rss_mb()
+    baseline = proc_status_mb("VmHWM")
     case = parse_case(case_key)
     model = build_model(case, settings, inference=True)
     call = inference_call(model, random_clips(settings, 1), case.jit_compile)
     call()
     call()
-    infer_peak = _max_rss_mb()
+    infer_peak = proc_status_mb("VmHWM")
     del model, call
     keras.backend.clear_session()
     gc.collect()
@@ -61,7 +62,7 @@ def probe(case_key: str, settings: Settings) -> dict:
     )
     step()
     step()
-    train_peak = _max_rss_mb()
+    train_peak = proc_status_mb("VmHWM")
     return {
         "baseline_mb": round(baseline, 1),
         "infer_peak_mb": round(infer_peak - baseline, 1),

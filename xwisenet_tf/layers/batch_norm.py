@@ -7,6 +7,8 @@ import math
 import keras
 from keras import ops
 
+from xwisenet_tf.layers.traced_gradients import release_traced_graphs
+
 
 @keras.saving.register_keras_serializable(package="xwisenet_tf")
 class BatchNorm(keras.layers.BatchNormalization):
@@ -32,6 +34,12 @@ class BatchNorm(keras.layers.BatchNormalization):
 
     Both give the same outputs, statistics and gradients: the kernels reduce over the same
     positions, and the gradient kernel gets the same inputs either way.
+
+    A `tf.custom_gradient` traced in a graph stays in TensorFlow's gradient registry, and its
+    graph with it, for the life of the process; Keras' optimizer traces one per training step
+    too. Each training trace of this layer first lets the registry hold the earlier ones only
+    as long as their graphs are in use (`xwisenet_tf.layers.traced_gradients`): a session that
+    builds and trains model after model keeps the last trace only.
     """
 
     fused_training = True
@@ -43,6 +51,8 @@ class BatchNorm(keras.layers.BatchNormalization):
             return super().call(inputs, training=training, mask=mask)
         import tensorflow as tf
 
+        if not tf.executing_eagerly():  # a training trace: the earlier ones' graphs let go
+            release_traced_graphs()
         channels = inputs.shape[-1]
         scale = self.gamma if self.scale else tf.ones((channels,), "float32")
         offset = self.beta if self.center else tf.zeros((channels,), "float32")
