@@ -9,7 +9,8 @@
     python predict.py --checkpoint=model_stream_float32.tflite --input=/dev/video0 --stream \
         --output=live.mp4
 
-Accepts a ``.keras`` checkpoint or a ``.tflite`` export; class names, the clip format and the
+Accepts a ``.keras`` checkpoint or a ``.tflite`` export (``--checkpoint``; a training run's
+directory there or in ``--model_dir`` gives its checkpoint); class names, the clip format and the
 frame rate the model was trained at come from the model's metadata (``<model>.json`` or the
 run's ``config.json``). Videos are read as ``evaluate.py`` reads a prepared split (the same
 frames, JPEG round trip included), resampled to the model's training rate unless ``--fps``
@@ -48,7 +49,9 @@ from xwisenet_tf.errors import parse_flags
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string("checkpoint", None, "A .keras checkpoint or a .tflite model.")
+flags.DEFINE_string(
+    "checkpoint", None, "A .keras checkpoint or a .tflite model (or a training run's directory)."
+)
 flags.DEFINE_string("model_dir", None, "Training run; uses its best.keras.")
 flags.DEFINE_multi_string(
     "input",
@@ -103,16 +106,16 @@ def main(argv: list[str]) -> int:
         from xwisenet_tf.errors import EXIT_OK, EXIT_PARTIAL, print_error
         from xwisenet_tf.files import write_json
         from xwisenet_tf.prediction.clip_timeline import parse_fps
-        from xwisenet_tf.prediction.inputs import split_outputs
-        from xwisenet_tf.training.checkpoint import resolve_checkpoint
+        from xwisenet_tf.prediction.inputs import find_sources, resolve_model, split_outputs
         from xwisenet_tf.training.errors import TrainingError
 
-        # The arguments are checked before TensorFlow loads.
+        # The arguments, the model's and the videos' paths are checked before TensorFlow loads.
         inputs = list(FLAGS.input) + list(argv[1:])
         if not inputs:
             raise TrainingError("give a video file or folder with --input")
         json_outputs, video_outputs = split_outputs(FLAGS.output)
-        checkpoint = resolve_checkpoint(FLAGS.checkpoint, FLAGS.model_dir)
+        checkpoint = resolve_model(FLAGS.checkpoint, FLAGS.model_dir)
+        inputs = find_sources(inputs, video_outputs, cameras=FLAGS.stream)
         fps = parse_fps(FLAGS.fps)
         from xwisenet_tf.prediction.predictor import format_prediction, predict
 

@@ -7,6 +7,8 @@ Public API::
     predict(inputs, checkpoint, top_k, ...) -> (results, errors)  # files or folders
     format_prediction(result) -> str                              # what predict.py prints
     find_videos(path) -> list[str]
+    find_sources(inputs, annotate=(), cameras=False) -> list[str]  # checked before TF loads
+    resolve_model(checkpoint, model_dir) -> str                   # a file or a run directory
     parse_fps(value); FPS_MODEL, FPS_SOURCE                       # the rate videos are read at
     ClipSpan, VideoScores, iter_clip_frames                       # the clip timeline
     split_outputs(outputs) -> (json_paths, video_paths)           # predict.py --output
@@ -33,6 +35,8 @@ _LAZY = {
     "predict": "predictor",
     "format_prediction": "predictor",
     "find_videos": "inputs",
+    "find_sources": "inputs",
+    "resolve_model": "inputs",
     "FPS_MODEL": "clip_timeline",
     "FPS_SOURCE": "clip_timeline",
     "ClipSpan": "clip_timeline",

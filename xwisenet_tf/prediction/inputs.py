@@ -1,16 +1,59 @@
-"""What ``predict.py`` reads and writes: the videos of its inputs (`find_videos`) and its
-outputs by kind (`split_outputs`: predictions as JSON, annotated videos)."""
+"""What ``predict.py`` reads and writes, checked before TensorFlow loads: its model
+(`resolve_model`), the videos and cameras of its inputs (`find_sources`, `find_videos`,
+`is_camera`) and its outputs by kind (`split_outputs`: predictions as JSON, annotated videos)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from xwisenet_tf.data.decode import VIDEO_EXTENSIONS
 from xwisenet_tf.prediction.annotate import VIDEO_OUTPUT_EXTENSIONS
 from xwisenet_tf.training.errors import TrainingError
 
 JSON_EXTENSION = ".json"
+MODEL_EXTENSIONS = (".keras", ".tflite")
+# Camera inputs: a V4L2 device (Linux), or "<FFmpeg input format>:<device>", e.g.
+# "avfoundation:0" (macOS) or "dshow:video=Integrated Camera" (Windows); "lavfi:<source>" is
+# FFmpeg's generated live source (e.g. "lavfi:testsrc=size=320x240:rate=25"), the live mode
+# without a camera.
+CAMERA_PREFIX = "/dev/video"
+CAMERA_FORMATS = ("avfoundation", "dshow", "lavfi")
+
+
+def is_camera(name: str | os.PathLike) -> bool:
+    """Whether an ``--input`` names a camera rather than a file or folder."""
+    name = os.fspath(name)
+    return name.startswith(CAMERA_PREFIX) or name.split(":", 1)[0] in CAMERA_FORMATS
+
+
+def resolve_model(checkpoint: str | None, model_dir: str | None) -> str:
+    """The model file that ``predict.py --checkpoint`` / ``--model_dir`` names.
+
+    ``checkpoint``: a ``.keras`` or ``.tflite`` file, or a training run's directory (its
+    checkpoint, as ``export.py --checkpoint`` takes it); else ``model_dir``, a training run's
+    directory (`xwisenet_tf.training.checkpoint.find_checkpoint`).
+
+    Raises:
+        TrainingError: neither is given, or no model where they point (the message names the
+            flag and what it expected).
+    """
+    from xwisenet_tf.training.checkpoint import find_checkpoint, resolve_checkpoint
+
+    if not checkpoint:
+        return resolve_checkpoint(None, model_dir)
+    checkpoint = os.fspath(checkpoint)
+    label = f"--checkpoint {checkpoint}"
+    if os.path.isdir(checkpoint):
+        return find_checkpoint(checkpoint, label)
+    if not os.path.isfile(checkpoint):
+        raise TrainingError(
+            f"{label}: model not found; expected a .keras or .tflite file, or a training run's "
+            "directory"
+        )
+    if os.path.splitext(checkpoint)[1].lower() not in MODEL_EXTENSIONS:
+        raise TrainingError(f"{label}: unknown model format; expected a .keras or .tflite file")
+    return checkpoint
 
 
 def find_videos(path: str | os.PathLike) -> list[str]:
@@ -35,6 +78,37 @@ def find_videos(path: str | os.PathLike) -> list[str]:
             f"{path}: holds no video file (extensions {', '.join(sorted(VIDEO_EXTENSIONS))})"
         )
     return found
+
+
+def find_sources(
+    inputs: Iterable[str | os.PathLike],
+    annotate: Sequence[str | os.PathLike] = (),
+    cameras: bool = False,
+) -> list[str]:
+    """The videos of ``inputs`` (`find_videos`, in order) and, with ``cameras``, the cameras
+    they name (`is_camera`, as given).
+
+    Args:
+        inputs: Video files, folders and (``cameras``) cameras.
+        annotate: The annotated videos asked for: they need exactly one source.
+        cameras: Whether camera names are inputs (``predict.py --stream``).
+
+    Raises:
+        TrainingError: a missing input, a folder without videos, or annotated videos for other
+            than one source.
+    """
+    sources = [
+        source
+        for name in inputs
+        for source in ([os.fspath(name)] if cameras and is_camera(name) else find_videos(name))
+    ]
+    if annotate and len(sources) != 1:
+        listed = ", ".join(sources[:2]) + (", ..." if len(sources) > 2 else "")
+        raise TrainingError(
+            f"{os.fspath(annotate[0])}: an annotated video is written for one input video; "
+            f"received {len(sources)} ({listed})"
+        )
+    return sources
 
 
 def split_outputs(outputs: Iterable[str | os.PathLike]) -> tuple[list[str], list[str]]:

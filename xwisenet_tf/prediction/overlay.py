@@ -3,9 +3,11 @@
 A panel in the frame's top-left corner, one row per label of the top ``top_k`` (3 by default):
 the label, its probability in percent and a bar as long as the probability (the panel's full
 width is 100%; the top label's bar green, the others' blue), on a translucent dark background.
-Text and bars scale with the frame height: a 9 px font up to 300 lines, 3% of the height above
-(32 px at 1080p), so the panel is legible from KTH's 160x120 to 1080p; a smaller font (down to
-6 px), then cut labels, only when the labels do not fit the frame's width. Drawn with Pillow
+Text and bars scale with the frame height: a font of 3% of the height (32 px at 1080p, 14 px
+at 480 lines), at least 7 px, the smallest that stays legible (up to 233 lines, KTH's 160x120
+among them), so the panel keeps to the top third of the frame and, on KTH, to the left of the
+actor (28% of the height and 38% of the width at 160x120); a smaller font (down to 6 px), then
+cut labels, only when the labels do not fit the frame's width. Drawn with Pillow
 (``ImageFont.load_default(size=...)``, Pillow's bitmap font where FreeType is missing).
 """
 
@@ -20,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 TOP_K = 3
 
 # Panel layout, in pixels of the frame: font size, then everything in units of it.
-_MIN_FONT = 9  # legible at KTH's 120 lines; smaller only when the labels do not fit the width
+_MIN_FONT = 7  # still legible; smaller only when the labels do not fit the width
 _FONT_FRACTION = 0.03  # of the frame height
 _BACKGROUND = (0, 0, 0, 150)
 _BARS = ((46, 160, 67, 210), (52, 101, 164, 210))  # the top label, the others

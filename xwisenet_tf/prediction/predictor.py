@@ -51,7 +51,7 @@ from xwisenet_tf.prediction.clip_timeline import (  # noqa: F401 - documented he
     parse_fps,
     timeline_rate,
 )
-from xwisenet_tf.prediction.inputs import find_videos
+from xwisenet_tf.prediction.inputs import find_sources
 from xwisenet_tf.training.errors import TrainingError
 from xwisenet_tf.training.metadata import trained_fps
 from xwisenet_tf.training.model_metadata import read_model_metadata
@@ -364,12 +364,7 @@ def predict(
         raise TrainingError(f"top_k and batch_size must be >= 1; received {top_k}, {batch_size}")
     fps = parse_fps(fps)
     annotate = [check_video_output(path) for path in annotate]
-    videos = [v for path in inputs for v in find_videos(path)]
-    if annotate and len(videos) != 1:
-        raise TrainingError(
-            f"{annotate[0]}: an annotated video is written for one input video; received "
-            f"{len(videos)} videos ({', '.join(videos[:2])}{', ...' if len(videos) > 2 else ''})"
-        )
+    videos = find_sources(inputs, annotate)
     predictor = Predictor(checkpoint)
     results, errors = [], []
     for video in videos:

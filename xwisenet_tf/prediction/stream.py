@@ -22,21 +22,10 @@ import numpy as np
 from xwisenet_tf.data.decode import probe_video
 from xwisenet_tf.data.errors import DataError
 from xwisenet_tf.prediction.clip_timeline import FPS_MODEL, FPS_SOURCE, parse_fps, timeline_rate
+from xwisenet_tf.prediction.inputs import CAMERA_PREFIX, is_camera
 from xwisenet_tf.training.errors import TrainingError
 
 PACES = ("real", "fast")
-# Camera inputs: a V4L2 device (Linux), or "<FFmpeg input format>:<device>", e.g.
-# "avfoundation:0" (macOS) or "dshow:video=Integrated Camera" (Windows); "lavfi:<source>" is
-# FFmpeg's generated live source (e.g. "lavfi:testsrc=size=320x240:rate=25"), the live mode
-# without a camera.
-CAMERA_PREFIX = "/dev/video"
-CAMERA_FORMATS = ("avfoundation", "dshow", "lavfi")
-
-
-def is_camera(name: str) -> bool:
-    """Whether an ``--input`` names a camera rather than a file or folder."""
-    name = os.fspath(name)
-    return name.startswith(CAMERA_PREFIX) or name.split(":", 1)[0] in CAMERA_FORMATS
 
 
 class StreamPredictor:
@@ -279,17 +268,13 @@ def predict_stream(
             with more than one input.
     """
     from xwisenet_tf.prediction.annotate import annotate_video, check_video_output
-    from xwisenet_tf.prediction.inputs import find_videos
+    from xwisenet_tf.prediction.inputs import find_sources
 
     _check_pace(pace)
     if top_k < 1 or max_frames < 0:
         raise TrainingError(f"top_k must be >= 1 and max_frames >= 0; got {top_k}, {max_frames}")
     annotate = [check_video_output(path) for path in annotate]
-    sources = [v for name in inputs for v in ([name] if is_camera(name) else find_videos(name))]
-    if annotate and len(sources) != 1:
-        raise TrainingError(
-            f"{annotate[0]}: an annotated video is written for one input; received {len(sources)}"
-        )
+    sources = find_sources(inputs, annotate, cameras=True)
     predictor = StreamPredictor(checkpoint)
     results, errors = [], []
     for source in sources:
