@@ -2,9 +2,10 @@
 
 The imports are read from the source with `ast`, not by importing it. An import at module level
 runs when the module loads; an import inside a function (and a name of a ``_LAZY`` table, which
-a package's ``__getattr__`` imports on first use) runs when it is called. Both are dependencies:
-a cycle of module-level imports breaks at load time, one through function-level imports is a
-layering loop. The layers, lowest first: data, layers/models, training, export,
+a package's ``__getattr__`` imports on first use) runs when it is called; one under
+``if TYPE_CHECKING:`` never runs, but the module's types come from there. All are dependencies:
+a cycle of module-level imports breaks at load time, one through the others is a layering
+loop. The layers, lowest first: data, layers/models, training, export,
 experiments/bench.
 """
 
@@ -20,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1] / PACKAGE
 
 @dataclass(frozen=True)
 class Edge:
-    """``source`` imports ``target``; ``deferred`` when inside a function or a lazy table."""
+    """``source`` imports ``target``; ``deferred`` when inside a function, a lazy table or an
+    ``if TYPE_CHECKING:`` block."""
 
     source: str
     target: str
@@ -54,9 +56,11 @@ def module_edges(name: str, path: Path, modules: dict[str, Path]) -> list[Edge]:
 
     def visit(node: ast.AST, deferred: bool) -> None:
         for child in ast.iter_child_nodes(node):
-            if _is_type_checking(child):
-                continue
-            inner = deferred or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
+            inner = (
+                deferred
+                or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
+                or _is_type_checking(child)
+            )
             if isinstance(child, ast.Import):
                 for alias in child.names:
                     add(alias.name, inner)
@@ -149,7 +153,7 @@ def _describe(cycles: list[list[str]], edges: list[Edge], unit=lambda name: name
         for e in inside:
             deferred[e.source, e.target] = deferred.get((e.source, e.target), True) and e.deferred
         lines += [
-            f"    {source} -> {target}{' (in a function)' if later else ''}"
+            f"    {source} -> {target}{' (deferred)' if later else ''}"
             for (source, target), later in sorted(deferred.items())
         ]
     return "\n".join(lines)
@@ -166,6 +170,7 @@ def test_the_graph_sees_the_imports():
     assert edges[("xwisenet_tf.paper_tables", "xwisenet_tf.models")] is True  # in a function
     assert edges[("xwisenet_tf.data", "xwisenet_tf.data.pipeline")] is True  # the _LAZY table
     assert edges[("xwisenet_tf.export", "xwisenet_tf.training.model_metadata")] is True
+    assert edges[("xwisenet_tf.export.formats", "xwisenet_tf.export.job")] is True  # types
     assert find_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 

@@ -67,7 +67,7 @@ def test_summaries_and_within_round_ratios():
 
 
 def test_training_groups_keep_the_reference_and_each_base_with_its_variants():
-    from xwisenet_tf.bench.run import train_groups
+    from xwisenet_tf.bench.run_training import train_groups
 
     cases = parse_cases("xwisenet,xwisenet-fast,resnet3d-18,resnet3d-34,xwisenet+keras-bn")
     groups = [[c.key for c in g] for g in train_groups(cases, "resnet3d-18", size=2)]

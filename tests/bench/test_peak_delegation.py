@@ -11,8 +11,8 @@ from xwisenet_tf.bench.measure import (
     dense_peak_macs,
     dense_peak_model,
 )
-from xwisenet_tf.bench.report import short_delegation
-from xwisenet_tf.bench.run import onednn_cases
+from xwisenet_tf.bench.report_sections import short_delegation
+from xwisenet_tf.bench.run_onednn import onednn_cases
 
 TINY = Settings(frames=4, size=32, num_classes=5, xwisenet_overrides={"width": 0.5})
 
@@ -92,7 +92,7 @@ def test_quick_runs_the_onednn_pass_for_subject_and_reference_only():
 
 
 def test_context_block_lines_report_fallback_refusal_and_partial_lists():
-    from xwisenet_tf.bench.report import context_block_lines
+    from xwisenet_tf.bench.report_sections import context_block_lines
 
     clean = {"fallback": {}, "fallback_tensors": []}
     many = {"fallback": {"GATHER": 25}, "fallback_tensors": ["xwisenet_1/head/g"] * 20}

@@ -12,10 +12,12 @@ Each writes Markdown, JSON and (run, sweep) a PNG plot into `--out_dir` (default
 because absolute times on a shared machine drift. See `docs/performance.md` for a measured run.
 
 Modules: `cases` (what is measured), `timing` (interleaving, statistics), `measure` (models and
-the timed calls), `memory` (peak memory in a subprocess), `run` (the side-by-side run),
-`sweep` (scaling with frames and image size), `profile` (TensorFlow profiler per op / layer),
-`runtime` (settings fixed at TensorFlow start-up; `runtime_child` runs one in its subprocess),
-`report` (Markdown, JSON, plot).
+the timed calls), `memory` (peak memory in a subprocess), `run` (the side-by-side run; its
+training steps in `run_training`, TFLite in `run_tflite`, the oneDNN on/off pass in
+`run_onednn`, rows, ratios and targets in `ratios`), `sweep` (scaling with frames and image
+size), `profile` (TensorFlow profiler per op / layer), `runtime` (settings fixed at TensorFlow
+start-up; `runtime_child` runs one in its subprocess), `report` (Markdown and JSON; its cells in
+`report_cells`, the lines around its tables in `report_sections`), `report_plot` (the plot).
 
 Single benches, each `python -m xwisenet_tf.bench.NAME --help`: `stream` (per-frame cost of a
 causal model's step model), `depthwise` (folded vs grouped DepthwiseConv3D), `input_pipeline`

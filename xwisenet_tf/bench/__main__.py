@@ -155,7 +155,7 @@ def _command_line(argv) -> str:
 
 def _onednn_cases(args, cases) -> str:
     """`--onednn_models`; with `--quick` and none given, the run's subject and reference only
-    ("": the default choice of `xwisenet_tf.bench.run.onednn_cases`)."""
+    ("": the default choice of `xwisenet_tf.bench.run_onednn.onednn_cases`)."""
     from xwisenet_tf.bench.cases import SUBJECT
 
     if args.onednn_models or not args.quick:
@@ -164,7 +164,7 @@ def _onednn_cases(args, cases) -> str:
 
 
 def cmd_run(args, argv) -> dict:
-    from xwisenet_tf.bench import report
+    from xwisenet_tf.bench import report, report_plot
     from xwisenet_tf.bench.cases import QUICK_CASES, default_cases, parse_cases
     from xwisenet_tf.bench.run import run_benchmark
 
@@ -178,7 +178,7 @@ def cmd_run(args, argv) -> dict:
     paths = [
         write_json(os.path.join(args.out_dir, "benchmark.json"), result),
         report.write_markdown(result, os.path.join(args.out_dir, "benchmark.md")),
-        report.plot(result, os.path.join(args.out_dir, "benchmark.png")),
+        report_plot.plot(result, os.path.join(args.out_dir, "benchmark.png")),
     ]
     print(report.markdown(result))
     _log("wrote " + ", ".join(paths))

@@ -137,3 +137,7 @@ def parse_cases(keys) -> list[Case]:
         keys = keys.split(",")
     cases = [parse_case(k) for k in keys if k.strip()]
     return list({c.key: c for c in cases}.values())
+
+
+# The label of each TFLite quantisation in rows and timings.
+TFLITE_LABELS = {"none": "tflite_fp32", "int8": "tflite_int8", "dynamic": "tflite_dynamic"}

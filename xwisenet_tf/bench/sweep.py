@@ -19,9 +19,9 @@ from xwisenet_tf.bench.measure import (
     build_model,
     inference_call,
     random_clips,
+    release_memory,
     training_call,
 )
-from xwisenet_tf.bench.run import release_memory
 
 TOLERANCE = 0.15
 

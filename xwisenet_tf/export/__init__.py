@@ -26,7 +26,7 @@ _LAZY = {
     "ExportError": "errors",
     "ExportOptions": "options",
     "export_model": "exporter",
-    "load_checkpoint": "exporter",
+    "load_checkpoint": "job",
     "read_report": "exporter",
     "REPORT_FILE": "exporter",
     "QUANTIZATIONS": "options",

@@ -17,7 +17,7 @@ from xwisenet_tf import files
 from xwisenet_tf.export.errors import ExportError
 
 if TYPE_CHECKING:
-    from xwisenet_tf.export.exporter import ExportJob
+    from xwisenet_tf.export.job import ExportJob
     from xwisenet_tf.export.verification_data import VerificationData
 
 FILE_TAGS = {"none": "float32", "fp16": "fp16", "dynamic": "dynamic", "int8": "int8"}

@@ -20,7 +20,7 @@ import numpy as np
 from xwisenet_tf.export.errors import ExportError
 
 if TYPE_CHECKING:
-    from xwisenet_tf.export.exporter import ExportJob
+    from xwisenet_tf.export.job import ExportJob
     from xwisenet_tf.export.verification_data import VerificationData
     from xwisenet_tf.streaming import StepModel
 

@@ -18,7 +18,7 @@ import numpy as np
 from xwisenet_tf.export.errors import ExportError
 
 if TYPE_CHECKING:
-    from xwisenet_tf.export.exporter import ExportJob
+    from xwisenet_tf.export.job import ExportJob
 
 ACCURACY_PROTOCOL = "sec. IV-C: all non-overlapping clips, centre crop, scores averaged per video"
 
