@@ -34,7 +34,10 @@ step export, ``export.py --stream``) frame by frame: a file's frames are fed at 
 camera (``--input=/dev/video0``; ``avfoundation:0`` on macOS, ``dshow:video=<name>`` on
 Windows; ``lavfi:testsrc`` is FFmpeg's generated test pattern) until it ends, ``--max_frames``
 or Ctrl-C. ``--output`` works as in clip mode; each
-frame shows the probabilities after it (`xwisenet_tf.prediction.stream`).
+frame shows the probabilities after it (`xwisenet_tf.prediction.stream`). The probabilities are
+over every frame since the start, or with ``--stream_half_life=H`` over an exponential average
+of half-life H frames, whose top label follows a change of action within 2 H frames (a
+``.tflite`` step export averages as it was exported, ``export.py --stream_half_life``).
 """
 
 from __future__ import annotations
@@ -96,6 +99,13 @@ flags.DEFINE_enum(
     "--stream on a file: feed frames at the video's real rate, or as fast as the model runs.",
 )
 flags.DEFINE_integer("max_frames", 0, "--stream: stop after this many frames (0: no limit).")
+flags.DEFINE_float(
+    "stream_half_life",
+    None,
+    "--stream: average over time with this half-life in frames, so that the top label follows "
+    "a change of action within 2 half-lives (0: the cumulative mean over every frame so far). "
+    "Default: the model's own (a .tflite step export's as exported, else cumulative).",
+)
 
 
 def main(argv: list[str]) -> int:
@@ -106,7 +116,12 @@ def main(argv: list[str]) -> int:
         from xwisenet_tf.errors import EXIT_OK, EXIT_PARTIAL, print_error
         from xwisenet_tf.files import write_json
         from xwisenet_tf.prediction.clip_timeline import parse_fps
-        from xwisenet_tf.prediction.inputs import find_sources, resolve_model, split_outputs
+        from xwisenet_tf.prediction.inputs import (
+            check_stream_half_life,
+            find_sources,
+            resolve_model,
+            split_outputs,
+        )
         from xwisenet_tf.training.errors import TrainingError
 
         # The arguments, the model's and the videos' paths are checked before TensorFlow loads.
@@ -117,6 +132,7 @@ def main(argv: list[str]) -> int:
         checkpoint = resolve_model(FLAGS.checkpoint, FLAGS.model_dir)
         inputs = find_sources(inputs, video_outputs, cameras=FLAGS.stream)
         fps = parse_fps(FLAGS.fps)
+        half_life = check_stream_half_life(FLAGS.stream_half_life, FLAGS.stream)
         from xwisenet_tf.prediction.predictor import format_prediction, predict
 
         if FLAGS.stream:
@@ -130,6 +146,7 @@ def main(argv: list[str]) -> int:
                 pace=FLAGS.pace,
                 max_frames=FLAGS.max_frames,
                 annotate=video_outputs,
+                half_life=half_life,
             )
             format_result = format_stream
         else:

@@ -31,3 +31,34 @@ def check_choice(value, allowed: Sequence, name: str):
     if value not in allowed:
         raise ValueError(f"`{name}` must be one of {list(allowed)}. Received: {name}={value!r}")
     return value
+
+
+def check_half_life(half_life, name: str = "half_life") -> float | None:
+    """The horizon of a stream's average over time (`layers.RunningMean`): ``None`` for the
+    cumulative mean (``None`` or 0), else the half-life in frames of an exponential moving
+    average, a positive number.
+
+    Raises:
+        ValueError: a negative, infinite or non-numeric value, named.
+    """
+    if half_life is None or (not isinstance(half_life, bool) and half_life == 0):
+        return None
+    try:
+        value = float(half_life)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if isinstance(half_life, bool) or not 0 < value < float("inf"):
+        raise ValueError(
+            f"`{name}` must be a positive number of frames, or 0 / None for the cumulative "
+            f"mean. Received: {name}={half_life!r}"
+        )
+    return value
+
+
+def ema_weight(half_life: float) -> float:
+    """The weight ``1 - 2 ** (-1 / half_life)`` of the newest frame in an exponential moving
+    average whose older frames lose half their weight every ``half_life`` frames."""
+    value = check_half_life(half_life)
+    if value is None:
+        raise ValueError(f"an exponential average needs a half-life. Received: {half_life!r}")
+    return 1.0 - 2.0 ** (-1.0 / value)

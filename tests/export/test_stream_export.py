@@ -46,6 +46,34 @@ def test_stream_export_float_is_exact_and_timed_per_frame(synthetic_data, tmp_pa
     assert os.path.isfile(entry["path"] + ".json")
 
 
+def test_stream_export_with_a_half_life_records_it_for_predict(synthetic_data, tmp_path):
+    """``--stream_half_life``: the exponential average in the graph, in the file's name, its
+    metadata and report; verified against the Keras step model with the same half-life."""
+    from xwisenet_tf.streaming import StreamingRecognizer
+    from xwisenet_tf.training.model_metadata import read_tflite_metadata
+
+    checkpoint = _checkpoint(tmp_path, synthetic_data, "xwisenet-stream")
+    report = export_model(
+        checkpoint=checkpoint,
+        output_dir=str(tmp_path / "out"),
+        stream=True,
+        stream_half_life=2.0,  # shorter than the clips' 8 frames: differs from the clip model
+        calibration_data=synthetic_data,
+        num_verify_clips=2,
+        latency_runs=3,
+        num_threads=2,
+    )
+    (name,) = report["last_run"]
+    assert name == "xwisenet-stream_stream_halflife2_float32.tflite"
+    entry = report["exports"][name]
+    assert entry["half_life"] == 2.0 and entry["options"]["stream_half_life"] == 2.0
+    check = entry["verification"]
+    assert "half-life 2 frames" in check["reference"] and check["max_abs_diff"] < 1e-4
+    assert check["max_abs_diff_per_frame_vs_keras_step"] < 1e-4
+    assert read_tflite_metadata(entry["path"])["export"]["half_life"] == 2.0
+    assert StreamingRecognizer.from_file(entry["path"]).half_life == 2.0
+
+
 def test_stream_export_int8_runs_on_integer_kernels(synthetic_data, tmp_path):
     checkpoint = _checkpoint(tmp_path, synthetic_data, "xwisenet-stream")
     report = export_model(
@@ -82,6 +110,8 @@ def test_stream_export_refuses_a_model_that_is_not_causal(synthetic_data, tmp_pa
     [
         ({"stream": True, "include_preprocessing": True}, "drop --include_preprocessing"),
         ({"stream": True, "quantize": "int8", "int8_io": True}, "--int8_io applies to --tflite"),
+        ({"stream": True, "stream_half_life": -4.0}, "Received: --stream_half_life=-4.0"),
+        ({"tflite": True, "stream_half_life": 4.0}, "--stream_half_life applies to the step"),
     ],
 )
 def test_stream_option_errors(options, match, tmp_path):

@@ -74,6 +74,49 @@ def test_stream_probabilities_are_the_causal_clip_models(causal_checkpoint, vide
         np.testing.assert_allclose(result["probabilities"][seen - 1], expected, atol=1e-5)
 
 
+def test_stream_with_a_half_life_weighs_the_recent_frames(causal_checkpoint, video, tmp_path):
+    """``--stream_half_life=2``: the cumulative mean's probabilities for the first frames
+    (1 / (1 - 2^-1/2) = 3.4 of them), then an exponential average; the JSON and the summary
+    line say so."""
+    from xwisenet_tf.prediction.stream import format_stream
+
+    cumulative = StreamPredictor(causal_checkpoint).stream_video(video, pace="fast")
+    assert cumulative["half_life"] is None
+    predictions = tmp_path / "stream.json"
+    done = run_cli(
+        "predict.py",
+        f"--checkpoint={causal_checkpoint}",
+        f"--input={video}",
+        "--stream",
+        "--pace=fast",
+        "--stream_half_life=2",
+        f"--output={predictions}",
+    )
+    assert done.returncode == 0, done.stderr
+    (result,) = json.loads(predictions.read_text())["predictions"]
+    assert result["half_life"] == 2.0 and "half-life 2 frames" in done.stdout
+    rows = StreamPredictor(causal_checkpoint, half_life=2).stream_video(video, pace="fast")
+    assert [f["probability"] for f in result["frames"]] == pytest.approx(
+        rows["probabilities"].max(-1).tolist(), abs=1e-6
+    )
+    ema, every = rows["probabilities"], cumulative["probabilities"]
+    np.testing.assert_allclose(ema[:3], every[:3], atol=1e-6)
+    assert np.abs(ema[3:] - every[3:]).max() > 1e-4
+    assert "half-life 2 frames" in format_stream({**rows, "top_k": [], "video": video})
+
+
+@pytest.mark.parametrize(
+    "flags,match",
+    [
+        (["--stream", "--stream_half_life=-3"], "Received: --stream_half_life=-3.0"),
+        (["--stream_half_life=3"], "--stream_half_life applies to --stream"),
+    ],
+)
+def test_a_bad_half_life_is_refused_before_tensorflow(causal_checkpoint, video, flags, match):
+    done = run_cli("predict.py", f"--checkpoint={causal_checkpoint}", f"--input={video}", *flags)
+    assert done.returncode == 2 and match in error_line(done)
+
+
 def test_stream_refuses_a_model_that_is_not_causal(tmp_path, video):
     from xwisenet_tf.models import get_model
 

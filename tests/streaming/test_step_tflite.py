@@ -58,6 +58,24 @@ def test_int8_tflite_step_is_full_integer_and_agrees(trained_like):
     assert np.abs(finals - expected).max() < 0.08
 
 
+def test_int8_step_keeps_its_count_and_mean_in_float_past_the_calibration_clips(trained_like):
+    """Calibrated on 6-frame clips, an int8 count stopped at 6 (and the mean's 1 / count with
+    it); the running mean's arithmetic stays in float (`convert_int8`'s ``float_outputs``)."""
+    clip_model, _, clips = trained_like
+    step = build_step_model(clip_model, half_life=3)
+    content = convert_step_model(step, "int8", calibration_clips=clips)
+    runner = TFLiteRunner(content, num_threads=1, fallback=True)
+    run = lambda inputs: runner.run_signature(**inputs)  # noqa: E731
+    frames = np.concatenate([clips[0], clips[1], clips[2]])  # 18 frames
+    *_, (_, last) = step.stream(run, frames)
+    *_, (_, expected) = step.stream(step.compiled(), frames)
+    assert last["frames_seen"][0, 0] == len(frames)
+    assert (
+        np.abs(last["head_mean"] - expected["head_mean"]).max()
+        < 0.1 * np.abs(expected["head_mean"]).max()
+    )
+
+
 def test_recognizer_push_gives_the_step_probabilities_and_resets(trained_like):
     clip_model, step, clips = trained_like
     recognizer = StreamingRecognizer.from_model(clip_model, ["a", "b", "c", "d", "e"], 0.0, 1.0)

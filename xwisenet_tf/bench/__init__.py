@@ -24,5 +24,6 @@ causal model's step model), `depthwise` (folded vs grouped DepthwiseConv3D), `in
 (pipeline clips/s vs a training step's), `convergence` (training recipes side by side: test
 accuracy against minutes and steps), `init_gradients` (gradient RMS per depth at initialisation),
 `training_speed` (training steps of today's path against the one before issue 15), `soak`
-(resident memory while one process builds, trains, evaluates and converts model after model).
+(resident memory while one process builds, trains, evaluates and converts model after model),
+`stream_soak` (memory and per-frame latency of one live stream over an hour of frames).
 """

@@ -160,7 +160,7 @@ def _int8_vs_float32_latency(job: ExportJob, data: VerificationData, entry: dict
         from xwisenet_tf.export.stream import convert_step_model
         from xwisenet_tf.streaming import build_step_model
 
-        step = build_step_model(job.export)
+        step = build_step_model(job.export, job.options.stream_half_life)
         float_content = convert_step_model(step)
         inputs = {"frame": clip[:1], **step.initial_state(1)}
 

@@ -26,16 +26,22 @@ from xwisenet_tf.layer_options import FLOAT_SCOPE
 FLOAT_OP_TYPES = ("SOFTMAX",)
 
 
-def float_tensor_names(calibrated: bytes) -> list[str]:
-    """Output tensors of the ops the recipe keeps in float, by name, in a calibrated model."""
+def float_tensor_names(calibrated: bytes, float_outputs: tuple[str, ...] = ()) -> list[str]:
+    """Output tensors of the ops the recipe keeps in float, by name, in a calibrated model;
+    also those of the ``serving_default`` outputs named in ``float_outputs`` (a tensor that is
+    a signature output carries the signature's name, not its scope)."""
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_content=calibrated)
     names = {t["index"]: t["name"] for t in interpreter.get_tensor_details()}
+    outputs_kept = set()
+    if float_outputs:
+        details = interpreter.get_signature_runner("serving_default").get_output_details()
+        outputs_kept = {names[details[name]["index"]] for name in float_outputs}
     kept = set()
     for op in interpreter._get_ops_details():  # LiteRT's only op listing
         outputs = [names[i] for i in op["outputs"] if i >= 0]
-        in_scope = any(_in_float_scope(name) for name in outputs)
+        in_scope = any(_in_float_scope(name) or name in outputs_kept for name in outputs)
         if in_scope or op["op_name"] in FLOAT_OP_TYPES:
             kept.update(outputs)
     return sorted(kept)
@@ -47,9 +53,11 @@ def _in_float_scope(tensor_name: str) -> bool:
     return any(part == FLOAT_SCOPE or part.startswith(f"{FLOAT_SCOPE}_") for part in parts)
 
 
-def convert_int8(converter) -> bytes:
+def convert_int8(converter, float_outputs: tuple[str, ...] = ()) -> bytes:
     """Full-integer flatbuffer from a configured int8 ``TFLiteConverter`` (representative
-    dataset set, `TFLITE_BUILTINS_INT8`), with the recipe's float ops.
+    dataset set, `TFLITE_BUILTINS_INT8`), with the recipe's float ops, and the ops computing
+    the signature outputs named in ``float_outputs`` in float too (a stream's running mean and
+    count: `float_tensor_names`).
 
     The input and output types are the converter's ``inference_input_type`` and
     ``inference_output_type`` (float32 unless int8 I/O was asked for).
@@ -64,7 +72,7 @@ def convert_int8(converter) -> bytes:
         disable_per_channel=converter._experimental_disable_per_channel,
         input_data_type=converter.inference_input_type or tf.float32,
         output_data_type=converter.inference_output_type or tf.float32,
-        denylisted_nodes=float_tensor_names(calibrated),
+        denylisted_nodes=float_tensor_names(calibrated, float_outputs),
     )
 
 

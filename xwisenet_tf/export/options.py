@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 
 from xwisenet_tf.export.errors import ExportError
+from xwisenet_tf.layer_options import check_half_life
 from xwisenet_tf.settings import documented, setting
 
 QUANTIZATIONS = ("none", "fp16", "dynamic", "int8")
@@ -59,6 +60,17 @@ class ExportOptions:
         doc="Export the step model of a causal checkpoint (`xwisenet_tf.streaming`) as TFLite "
         "(``<name>_stream_<quantization>.tflite``; ``quantize`` applies), verified frame by "
         "frame against Keras and timed per frame beside the clip model.",
+    )
+    stream_half_life: float | None = setting(
+        None,
+        "With --stream: the half-life in frames of the step model's average over time, so "
+        "that its top label follows a change of action within 2 half-lives (0 or unset: the "
+        "cumulative mean over every frame). Recorded in the model's metadata.",
+        doc="With ``stream``: the half-life in frames of the step model's exponential average "
+        "over time (`layers.RunningMean`), so that the top label follows a change of action "
+        "within `FOLLOW_HALF_LIVES` half-lives (`xwisenet_tf.streaming.step_model`); 0 or "
+        "``None``: the cumulative mean over every frame. A constant of the graph, recorded "
+        "in the metadata (``export.half_life``) for ``predict.py --stream``.",
     )
     quantize: str = setting(
         "none",
@@ -141,6 +153,12 @@ class ExportOptions:
                 "--int8_io applies to --tflite; a --stream model keeps float32 inputs and "
                 "outputs (its state)"
             )
+        try:
+            half_life = check_half_life(self.stream_half_life, "--stream_half_life")
+        except ValueError as e:
+            raise ExportError(str(e)) from e
+        if half_life is not None and not self.stream:
+            raise ExportError("--stream_half_life applies to the step model; add --stream")
         if self.stream and self.include_preprocessing:
             raise ExportError(
                 "--stream takes normalised float frames; drop --include_preprocessing"

@@ -5,7 +5,9 @@ Signature ``serving_default``: inputs ``frame`` (1, H, W, 3), float32, normalise
 are) and one input per state; outputs ``probabilities`` and, under the same names, the new
 states, which an app feeds back at the next frame (zeros before the first frame). Float or
 int8 inside (builtin ops only); the inputs and outputs stay float32 so that the state keeps its
-precision between calls.
+precision between calls. With ``--stream_half_life`` the average over time is exponential (a
+MAXIMUM, MUL and ADD on the same state), its half-life a constant of the graph recorded in the
+metadata (``export.half_life``, ``null`` for the cumulative mean).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ def convert_step_model(
     from xwisenet_tf.export.int8_recipe import convert_int8
     from xwisenet_tf.export.tflite import _summarize_error, check_quantization, non_builtin_ops
     from xwisenet_tf.layers.context_blocks import tflite_form
+    from xwisenet_tf.streaming import FEATURE_MEAN, FRAMES_SEEN
 
     check_quantization(quantization)
     if quantization == "int8" and calibration_clips is None:
@@ -92,7 +95,11 @@ def convert_step_model(
                 warnings.filterwarnings(
                     "ignore", message="(?s).*tf.lite.Interpreter is deprecated.*"
                 )
-                content = convert_int8(converter) if quantization == "int8" else converter.convert()
+                content = (
+                    convert_int8(converter, (FEATURE_MEAN, FRAMES_SEEN))
+                    if quantization == "int8"
+                    else converter.convert()
+                )
         except Exception as e:  # noqa: BLE001 - ConverterError, RuntimeError from the calibrator
             raise ExportError(
                 f"TFLite conversion of the step model {step.model.name} "
@@ -105,10 +112,12 @@ def convert_step_model(
 
 
 def export_stream_tflite_file(job: ExportJob, data: VerificationData) -> tuple[str, dict]:
-    """``<name>_stream_<quantization>.tflite``: the step model of the checkpoint (a causal
-    model), compared frame by frame with the Keras step model and, after the last frame of
-    each verification clip, with the Keras clip model; latency per frame beside the float clip
-    model's latency divided by its frames, measured in the same run."""
+    """``<name>_stream_<quantization>.tflite`` (``<name>_stream_halflife<h>_<quantization>``
+    with ``--stream_half_life``): the step model of the checkpoint (a causal model), compared
+    frame by frame with the Keras step model and, after the last frame of each verification
+    clip, with the Keras clip model (the cumulative mean) or the Keras step model (an
+    exponential average, which the clip model does not compute); latency per frame beside the
+    float clip model's latency divided by its frames, measured in the same run."""
     from xwisenet_tf.export.formats import FILE_TAGS, REFERENCE, model_metadata, write_tflite
     from xwisenet_tf.export.tflite import tflite_op_names
     from xwisenet_tf.export.verify import compare_outputs
@@ -118,10 +127,11 @@ def export_stream_tflite_file(job: ExportJob, data: VerificationData) -> tuple[s
 
     options = job.options  # validated: no --include_preprocessing, no --int8_io
     try:
-        step = build_step_model(job.export)
+        step = build_step_model(job.export, options.stream_half_life)
     except NotCausalError as e:
         raise ExportError(f"--stream: {e}") from e
-    name = f"{job.base}_stream_{FILE_TAGS[options.quantize]}.tflite"
+    horizon = "" if step.half_life is None else f"halflife{step.half_life:g}_"
+    name = f"{job.base}_stream_{horizon}{FILE_TAGS[options.quantize]}.tflite"
     path = os.path.join(options.output_dir, name)
     content = convert_step_model(step, options.quantize, data.calibration_inputs)
     export_info = {
@@ -130,6 +140,7 @@ def export_stream_tflite_file(job: ExportJob, data: VerificationData) -> tuple[s
         "signature": "serving_default",
         "frame_input": "frame",
         "states": {n: list(s) for n, s in step.state_shapes.items()},
+        "half_life": step.half_life,
         "usage": "feed each output state back as the input of the same name at the next "
         "frame; zeros before the first frame",
     }
@@ -141,7 +152,7 @@ def export_stream_tflite_file(job: ExportJob, data: VerificationData) -> tuple[s
         return runner.run_signature(**inputs)
 
     keras_step = step.compiled()
-    per_frame_diff, finals = 0.0, []
+    per_frame_diff, finals, keras_finals = 0.0, [], []
     for clip in data.verify_inputs:
         expected = [out["probabilities"] for _, out in step.stream(keras_step, clip)]
         got = [out["probabilities"] for _, out in step.stream(tflite_step, clip)]
@@ -149,10 +160,20 @@ def export_stream_tflite_file(job: ExportJob, data: VerificationData) -> tuple[s
             per_frame_diff, float(np.abs(np.stack(expected) - np.stack(got)).max())
         )
         finals.append(got[-1][0])
+        keras_finals.append(expected[-1][0])
+    if step.half_life is None:
+        reference = f"{REFERENCE}, the clip model on every frame of each clip"
+        reference_scores = data.keras_scores()
+    else:
+        reference = (
+            f"{REFERENCE}, its step model (half-life {step.half_life:g} frames) after the last "
+            "frame of each clip"
+        )
+        reference_scores = np.stack(keras_finals)
     verification = {
         **data.info(),
-        "reference": f"{REFERENCE}, the clip model on every frame of each clip",
-        **compare_outputs(data.keras_scores(), np.stack(finals)),
+        "reference": reference,
+        **compare_outputs(reference_scores, np.stack(finals)),
         "max_abs_diff_per_frame_vs_keras_step": per_frame_diff,
     }
     latency = _frame_latency(runner, step, job, data.verify_inputs[0])
@@ -163,6 +184,7 @@ def export_stream_tflite_file(job: ExportJob, data: VerificationData) -> tuple[s
         "size_bytes": len(content),
         "size_mb": round(len(content) / 2**20, 3),
         "states": export_info["states"],
+        "half_life": step.half_life,
         "macs_per_frame": int(step.macs_per_frame()),
         "ops": tflite_op_names(content),
         "delegate": runner.delegate,

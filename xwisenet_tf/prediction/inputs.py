@@ -1,6 +1,7 @@
 """What ``predict.py`` reads and writes, checked before TensorFlow loads: its model
 (`resolve_model`), the videos and cameras of its inputs (`find_sources`, `find_videos`,
-`is_camera`) and its outputs by kind (`split_outputs`: predictions as JSON, annotated videos)."""
+`is_camera`), its outputs by kind (`split_outputs`: predictions as JSON, annotated videos) and
+the stream's half-life (`check_stream_half_life`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 from collections.abc import Iterable, Sequence
 
 from xwisenet_tf.data.decode import VIDEO_EXTENSIONS
+from xwisenet_tf.layer_options import check_half_life
 from xwisenet_tf.prediction.annotate import VIDEO_OUTPUT_EXTENSIONS
 from xwisenet_tf.training.errors import TrainingError
 
@@ -138,3 +140,21 @@ def split_outputs(outputs: Iterable[str | os.PathLike]) -> tuple[list[str], list
                 f"({', '.join(VIDEO_OUTPUT_EXTENSIONS)}) for the annotated video"
             )
     return json_paths, video_paths
+
+
+def check_stream_half_life(half_life: float | None, stream: bool) -> float | None:
+    """``predict.py --stream_half_life``: ``None`` (the model's own), 0 (the cumulative mean)
+    or a positive number of frames, with ``--stream``.
+
+    Raises:
+        TrainingError: a negative value, or the flag without ``--stream``.
+    """
+    if half_life is None:
+        return None
+    try:
+        check_half_life(half_life, "--stream_half_life")
+    except ValueError as e:
+        raise TrainingError(str(e)) from e
+    if not stream:
+        raise TrainingError("--stream_half_life applies to --stream (frame by frame)")
+    return half_life

@@ -6,6 +6,9 @@ the training frames' short side and JPEG round trip), and each frame, centre-cro
 resized as an evaluation clip's frames are (sec. IV-C), goes to a `StreamingRecognizer`: after
 frame t the probabilities are those of the causal model on frames 1..t. A camera's frames go
 to it as they come (no JPEG round trip), until the stream ends, ``max_frames`` or Ctrl-C.
+With a half-life h (``--stream_half_life``) the probabilities are those of an exponential
+average of the per-frame features instead, and follow a change of action within 2 h frames
+(`xwisenet_tf.streaming.step_model`).
 """
 
 from __future__ import annotations
@@ -34,15 +37,22 @@ class StreamPredictor:
     Args:
         path: A ``.keras`` checkpoint of a causal model or a ``.tflite`` step export.
         num_threads: TFLite interpreter threads.
+        half_life: The average's half-life in frames, 0 for the cumulative mean, `None` for
+            the model's own (`StreamingRecognizer.from_file`).
     """
 
-    def __init__(self, path: str | os.PathLike, num_threads: int | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        num_threads: int | None = None,
+        half_life: float | None = None,
+    ):
         from xwisenet_tf.streaming import StreamingRecognizer
         from xwisenet_tf.training.metadata import trained_fps
         from xwisenet_tf.training.model_metadata import read_model_metadata
 
         self.path = os.fspath(path)
-        self.recognizer = StreamingRecognizer.from_file(self.path, num_threads)
+        self.recognizer = StreamingRecognizer.from_file(self.path, num_threads, half_life)
         metadata = read_model_metadata(self.path)
         meta = metadata.get("input") or {}
         self.short_side = meta.get("short_side")
@@ -70,7 +80,8 @@ class StreamPredictor:
 
         Returns:
             ``{"video", "fps", "fps_from", "source_fps", "num_frames", "probabilities":
-            (num_frames, num_classes) array, "step_ms": median time of one step}``.
+            (num_frames, num_classes) array, "step_ms": median time of one step, "half_life":
+            the average's half-life in frames, None for the cumulative mean}``.
 
         Raises:
             DataError: the file is missing or cannot be decoded.
@@ -112,6 +123,7 @@ class StreamPredictor:
             "num_frames": len(rows),
             "probabilities": np.stack(rows),
             "step_ms": round(float(np.median(step_times)) * 1000.0, 3),
+            "half_life": self.recognizer.half_life,
         }
 
     def stream_camera(
@@ -157,6 +169,7 @@ class StreamPredictor:
             "num_frames": len(rows),
             "probabilities": np.stack(rows),
             "step_ms": round(float(np.median(step_times)) * 1000.0, 3),
+            "half_life": self.recognizer.half_life,
         }
 
     def top(self, probabilities: np.ndarray, k: int) -> list[dict[str, Any]]:
@@ -255,8 +268,11 @@ def predict_stream(
     max_frames: int = 0,
     annotate: Sequence[str | os.PathLike] = (),
     live=None,
+    half_life: float | None = None,
 ) -> tuple[list[dict], list[str]]:
-    """``predict.py --stream``: every video file (or the camera) of ``inputs`` frame by frame.
+    """``predict.py --stream``: every video file (or the camera) of ``inputs`` frame by frame,
+    over every frame so far or (``half_life``, in frames) an exponential average of them
+    (`StreamPredictor`).
 
     Returns:
         ``(results, errors)`` as `xwisenet_tf.prediction.predictor.predict`; a result has the
@@ -275,7 +291,7 @@ def predict_stream(
         raise TrainingError(f"top_k must be >= 1 and max_frames >= 0; got {top_k}, {max_frames}")
     annotate = [check_video_output(path) for path in annotate]
     sources = find_sources(inputs, annotate, cameras=True)
-    predictor = StreamPredictor(checkpoint)
+    predictor = StreamPredictor(checkpoint, half_life=half_life)
     results, errors = [], []
     for source in sources:
         line = LiveLine(predictor.class_names, 3, live)
@@ -364,9 +380,11 @@ def format_stream(result: dict) -> str:
     """What ``predict.py --stream`` prints for one input after its live line."""
     top = ", ".join(f"{t['label']} {t['probability']:.2f}" for t in result["top_k"])
     rate = f"{result['fps']:.4g} fps" if result.get("fps") else "camera rate"
+    half_life = result.get("half_life")
+    horizon = "" if half_life is None else f", half-life {half_life:g} frames"
     lines = [
         f"{result['video']}: {top}   (after {result['num_frames']} frames at {rate}, "
-        f"one by one; {result['step_ms']:.1f} ms per frame)"
+        f"one by one{horizon}; {result['step_ms']:.1f} ms per frame)"
     ]
     for video in result.get("annotated", []):
         lines.append(

@@ -1,8 +1,10 @@
 """Frame-by-frame recognition with a causal XwiseNet (the `xwisenet-stream` preset).
 
 `build_step_model(clip_model)` turns a trained causal model into a step model
-`(frame, state) -> (probabilities, new_state)` with the same weights; `StreamingRecognizer`
-wraps it (Keras or TFLite): `push(frame) -> probabilities`, `reset()`.
+`(frame, state) -> (probabilities, new_state)` with the same weights, over every frame so far
+or (``half_life``) an exponential average that follows a change of action within
+`FOLLOW_HALF_LIVES` half-lives; `StreamingRecognizer` wraps it (Keras or TFLite):
+`push(frame) -> probabilities`, `reset()`.
 
 Names resolve on first use, so `import xwisenet_tf.streaming` loads no TensorFlow.
 """
@@ -15,6 +17,7 @@ _LAZY = {
     "FRAME": "step_model",
     "FRAMES_SEEN": "step_model",
     "FEATURE_MEAN": "step_model",
+    "FOLLOW_HALF_LIVES": "step_model",
     "NotCausalError": "step_model",
     "PROBABILITIES": "step_model",
     "StepModel": "step_model",

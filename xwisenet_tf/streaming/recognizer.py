@@ -8,6 +8,7 @@ frame size, as evaluation crops a clip (sec. IV-C, scale 1), then normalised as 
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -24,7 +25,10 @@ class StreamingRecognizer:
     """Frame-by-frame action recognition with a causal model.
 
     After `push` of frame t, `probabilities` are the causal clip model's on frames 1..t (the
-    running mean of per-frame features, `layers.RunningMean`). `reset` starts a new stream.
+    running mean of per-frame features, `layers.RunningMean`), or with a half-life h those of
+    an exponential moving average of the features, which follows a change of action within
+    `FOLLOW_HALF_LIVES` * h frames (`xwisenet_tf.streaming.step_model`). `reset` starts a new
+    stream.
 
     Build it with `from_model` (a causal Keras model), `from_file` (a ``.keras`` checkpoint of
     a causal model, or a ``.tflite`` step export) or directly from a step runner.
@@ -36,6 +40,8 @@ class StreamingRecognizer:
         frame_shape: ``(height, width, 3)`` the step takes.
         class_names: names of the outputs (``class_<i>`` when None).
         mean_rgb, std_rgb: normalisation applied to 0-255 frames.
+        half_life: the half-life (frames) the step runs with, `None` for the cumulative mean
+            (a description: the step itself decides).
     """
 
     def __init__(
@@ -46,8 +52,10 @@ class StreamingRecognizer:
         class_names: list[str] | None = None,
         mean_rgb=_DEFAULT_MEAN,
         std_rgb=_DEFAULT_STD,
+        half_life: float | None = None,
     ):
         self._step = step
+        self.half_life = half_life
         self.state_shapes = dict(state_shapes)
         self.frame_shape = tuple(int(d) for d in frame_shape)
         self.class_names = list(class_names) if class_names is not None else None
@@ -57,12 +65,14 @@ class StreamingRecognizer:
         self.reset()
 
     @classmethod
-    def from_model(cls, model, class_names=None, mean_rgb=None, std_rgb=None):
-        """A recognizer running the step model of the causal Keras clip `model`."""
+    def from_model(cls, model, class_names=None, mean_rgb=None, std_rgb=None, half_life=None):
+        """A recognizer running the step model of the causal Keras clip `model`, over every
+        frame (`half_life` None or 0) or an exponential average of half-life `half_life`
+        frames (`build_step_model`)."""
         from xwisenet_tf.data.pipeline import MEAN_RGB, STD_RGB
         from xwisenet_tf.streaming.step_model import build_step_model
 
-        step = build_step_model(model)
+        step = build_step_model(model, half_life)
         run = step.compiled()
         return cls(
             run,
@@ -71,13 +81,32 @@ class StreamingRecognizer:
             class_names,
             MEAN_RGB if mean_rgb is None else mean_rgb,
             STD_RGB if std_rgb is None else std_rgb,
+            step.half_life,
         )
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike, num_threads: int | None = None):
+    def from_file(
+        cls,
+        path: str | os.PathLike,
+        num_threads: int | None = None,
+        half_life: float | None = None,
+    ):
         """A recognizer from a ``.keras`` causal checkpoint or a ``.tflite`` step export; class
-        names and normalisation come from the model's metadata."""
+        names and normalisation come from the model's metadata.
+
+        Args:
+            path: The model file.
+            num_threads: TFLite interpreter threads.
+            half_life: The average's half-life in frames, 0 for the cumulative mean; `None`:
+                the model's own (a ``.tflite`` step export's, recorded in its metadata by
+                ``export.py --stream_half_life``; cumulative for a ``.keras``).
+
+        Raises:
+            TrainingError: no such file, a model that cannot stream, or a ``.tflite`` export
+                asked for another half-life than its own (a constant of its graph).
+        """
         from xwisenet_tf.data.pipeline import MEAN_RGB, STD_RGB
+        from xwisenet_tf.layer_options import check_half_life
         from xwisenet_tf.training import checkpoint
         from xwisenet_tf.training.errors import TrainingError
         from xwisenet_tf.training.model_metadata import read_model_metadata
@@ -85,6 +114,10 @@ class StreamingRecognizer:
         path = os.fspath(path)
         if not os.path.isfile(path):
             raise TrainingError(f"{path}: model not found; expected a .keras or .tflite file")
+        try:
+            wanted = check_half_life(half_life)
+        except ValueError as e:
+            raise TrainingError(str(e)) from e
         metadata = read_model_metadata(path)
         meta = metadata.get("input") or {}
         mean = meta.get("mean_rgb", MEAN_RGB)
@@ -96,11 +129,14 @@ class StreamingRecognizer:
             model = checkpoint.load_checkpoint(path)
             names = checkpoint.class_names(metadata, int(model.outputs[0].shape[-1]), path)
             try:
-                return cls.from_model(model, names, mean, std)
+                return cls.from_model(model, names, mean, std, wanted)
             except NotCausalError as e:
                 raise TrainingError(f"{path}: cannot stream: {e}") from e
         if extension == ".tflite":
-            return cls._from_tflite(path, num_threads, metadata, mean, std)
+            recognizer = cls._from_tflite(path, num_threads, metadata, mean, std)
+            if half_life is not None:
+                _check_exported_half_life(path, recognizer.half_life, wanted)
+            return recognizer
         raise TrainingError(
             f"{path}: unknown model format {extension!r}; expected .keras or .tflite"
         )
@@ -131,7 +167,10 @@ class StreamingRecognizer:
         num_classes = int(outputs[PROBABILITIES]["shape"][-1])
         names = checkpoint.class_names(metadata, num_classes, path)
         frame_shape = tuple(int(d) for d in inputs[FRAME]["shape"][1:])
-        return cls(lambda x: runner.run_signature(**x), shapes, frame_shape, names, mean, std)
+        half_life = (metadata.get("export") or {}).get("half_life")
+        return cls(
+            lambda x: runner.run_signature(**x), shapes, frame_shape, names, mean, std, half_life
+        )
 
     @property
     def frames_seen(self) -> int:
@@ -176,3 +215,23 @@ class StreamingRecognizer:
         top, left = (frame.shape[0] - side) // 2, (frame.shape[1] - side) // 2
         square = frame[top : top + side, left : left + side].astype(np.float32)
         return tf.image.resize(square, (height, width), method="bilinear").numpy()
+
+
+def _check_exported_half_life(path: str, exported: float | None, wanted: float | None) -> None:
+    """Raises TrainingError if the half-life ``wanted`` (`None`: cumulative) is not the one a
+    step export was made with."""
+    from xwisenet_tf.training.errors import TrainingError
+
+    if (wanted is None) == (exported is None) and (
+        wanted is None or math.isclose(wanted, exported, rel_tol=1e-6)
+    ):
+        return
+
+    def describe(h):
+        return "the cumulative mean" if h is None else f"a half-life of {h:g} frames"
+
+    raise TrainingError(
+        f"{path}: this step export averages with {describe(exported)}, a constant of its graph; "
+        f"asked for {describe(wanted)}. Export it again with `python export.py --stream "
+        f"--stream_half_life={wanted or 0:g}`, or leave the half-life unset"
+    )

@@ -12,6 +12,21 @@ frames 1..t only. Its step model runs the same layers, with the same weights, on
   frame, eq. (3)) works on the one frame as it works on each frame of a clip.
 
 After frame t the step model's probabilities are the clip model's on frames 1..t.
+
+A live stream should rather follow a change of action: with a half-life h (`build_step_model`'s
+``half_life``) the running mean becomes an exponential moving average of the per-frame
+features, the cumulative mean for its first frames (see `RunningMean`), and the state stays one
+vector and a count. The head (global pool, dropout and a Dense layer, sec. III-C) gives logits
+affine in that average, so after a cut from action A to action B, once the per-frame features
+are B's, B's share of the average is ``1 - 2^(-k/h)`` after k frames and the logit margin of B
+over A is ``(1 - 2^(-k/h)) m_B - 2^(-k/h) m_A``, m_A and m_B being the margins of A's and B's
+features on their own. The top label turns to B ``h log2(1 + m_A / m_B)`` frames after the
+features have turned: h frames for equal margins, within `FOLLOW_HALF_LIVES` = 2 half-lives of
+the cut while A's margin is at most 3 times B's and h is at least the L frames the features
+take to turn (the causal temporal kernels still see A; L is about 3 for a one-unit-per-stage
+model, 9 for `xwisenet-stream` at 112 px). `tests/streaming/test_horizon.py` measures it in
+Keras and TFLite: 6 frames for h = 4. The cumulative mean, after c frames of A, needs
+``c m_A / m_B`` frames: ten minutes of walking at 25 fps, 15,000 frames.
 """
 
 from __future__ import annotations
@@ -22,6 +37,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from xwisenet_tf.layer_options import check_half_life
 from xwisenet_tf.layers.context_blocks import CBAMBlock, GCBlock, SEBlock, SSBlock
 from xwisenet_tf.layers.running_mean import RunningMean
 
@@ -29,6 +45,9 @@ FRAME = "frame"
 PROBABILITIES = "probabilities"
 FEATURE_MEAN = "head_mean"
 FRAMES_SEEN = "frames_seen"
+# With a half-life h, the top label follows a change of action within this many h (the
+# module's docstring derives it).
+FOLLOW_HALF_LIVES = 2
 
 
 class NotCausalError(ValueError):
@@ -45,11 +64,14 @@ class StepModel:
             and an output of the same name, the output to be fed back at the next frame.
         state_shapes: per-sample shape of every state, by name, in the model's input order.
         frame_shape: `(height, width, channels)` of one frame.
+        half_life: `None`: the probabilities are over every frame seen; else the half-life in
+            frames of the exponential average over time (`RunningMean`).
     """
 
     model: keras.Model
     state_shapes: dict[str, tuple[int, ...]]
     frame_shape: tuple[int, int, int]
+    half_life: float | None = None
 
     @property
     def state_names(self) -> list[str]:
@@ -97,30 +119,39 @@ class StepModel:
         return count_macs(self.model)
 
 
-def build_step_model(clip_model: keras.Model) -> StepModel:
+def build_step_model(clip_model: keras.Model, half_life: float | None = None) -> StepModel:
     """The step model of a causal clip model, with a copy of its weights.
 
     The clip model's graph is run once on a one-frame symbolic input through Keras' functional
     graph runner (`_run_through_graph`, what `keras.models.clone_model` uses), each layer
     replaced by its streaming form; the tests of `tests/streaming` pin the result.
 
+    Args:
+        clip_model: A causal functional model (`xwisenet-stream`).
+        half_life: `None` or 0: the average over time covers every frame since the stream
+            began (the clip model's on frames 1..t); a number of frames h: an exponential
+            moving average with half-life h, whose top label follows a change of action within
+            `FOLLOW_HALF_LIVES` * h frames (the module's docstring).
+
     Raises:
         NotCausalError: naming the first layer that looks at a future frame, strides in time
             or pools across the clip, and how to get a causal model instead.
+        ValueError: a negative `half_life`.
     """
+    half_life = check_half_life(half_life)
     if not isinstance(clip_model, keras.Model) or not hasattr(clip_model, "_run_through_graph"):
         raise NotCausalError("a streaming model is built from a functional Keras model")
     _check_causal(clip_model)
     _, height, width, channels = clip_model.input_shape[1:]
     frame = keras.Input(shape=(height, width, channels), name=FRAME)
-    wiring = _StepWiring()
+    wiring = _StepWiring(half_life)
     clip = ops.expand_dims(frame, 1)  # one frame as a one-frame clip
     probabilities = clip_model._run_through_graph(clip, operation_fn=wiring.step_operation)
     outputs = {PROBABILITIES: _only(probabilities), **wiring.new_states}
     inputs = {FRAME: frame, **wiring.states}
     model = keras.Model(inputs, outputs, name=f"{clip_model.name}_step")
     shapes = {name: tuple(x.shape[1:]) for name, x in wiring.states.items()}
-    return StepModel(model, shapes, (height, width, channels))
+    return StepModel(model, shapes, (height, width, channels), half_life)
 
 
 def _only(outputs):
@@ -133,7 +164,8 @@ def _only(outputs):
 class _StepWiring:
     """Maps each operation of the clip model to its streaming form, collecting the states."""
 
-    def __init__(self):
+    def __init__(self, half_life: float | None = None):
+        self.half_life = half_life
         self.states: dict[str, keras.KerasTensor] = {}
         self.new_states: dict[str, keras.KerasTensor] = {}
 
@@ -184,7 +216,7 @@ class _StepWiring:
             mean = keras.Input(shape=(channels,), name=FEATURE_MEAN)
             seen = keras.Input(shape=(1,), name=FRAMES_SEEN)
             self.states[FEATURE_MEAN], self.states[FRAMES_SEEN] = mean, seen
-            new_mean, new_seen = RunningMean(name=f"{layer.name}_running_mean")(
+            new_mean, new_seen = RunningMean(self.half_life, name=f"{layer.name}_running_mean")(
                 [spatial, mean, seen]
             )
             self.new_states[FEATURE_MEAN], self.new_states[FRAMES_SEEN] = new_mean, new_seen
@@ -249,6 +281,7 @@ def clip_macs_per_frame(clip_model: keras.Model) -> float:
 
 __all__ = [
     "FEATURE_MEAN",
+    "FOLLOW_HALF_LIVES",
     "FRAME",
     "FRAMES_SEEN",
     "PROBABILITIES",
