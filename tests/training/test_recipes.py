@@ -33,6 +33,7 @@ PAPER = {
     "mixup": 0.0,
     "cutmix": 0.0,
     "ema": 0.0,
+    "frame_stride": 1,  # 16 consecutive frames
     "relu_warmup": 0.0,  # the X-Convs' ReLUs from the first step
 }
 
@@ -165,3 +166,26 @@ def test_mixed_precision_on_a_cpu_is_warned_about():
     assert "3.8x slower than float32" in precision_warning("mixed_bfloat16")
     assert precision_warning(policy_name(TrainConfig())) is None
     assert precision_warning("mixed_float16") is None  # GPUs: the usual speed-up
+
+
+def test_real_videos_get_the_real_recipe_and_small_sets_small_clips(capsys):
+    from xwisenet_tf.training.recipes import SMALL_DATA_VIDEOS
+    from xwisenet_tf.training.run_messages import print_recipe_choice
+
+    small = TrainConfig(dataset="folder:/videos").resolved(24)
+    assert (small.recipe, small.image_size, small.frame_stride) == ("real", 64, 2)
+    assert (small.train_crop, small.colour_jitter, small.grayscale) == ("resized", 1.0, 0.2)
+    assert small.lr_schedule == RECIPES["default"]["lr_schedule"] == "cosine"
+    large = TrainConfig(dataset="csv:/k.csv").resolved(SMALL_DATA_VIDEOS)
+    assert (large.recipe, large.image_size, large.frame_stride) == ("real", 112, 2)
+    mine = TrainConfig(dataset="folder:/videos", image_size=96, frame_stride=1).resolved(24)
+    assert (mine.image_size, mine.frame_stride) == (96, 1)  # a flag wins
+    default = TrainConfig(dataset="folder:/videos", recipe="default").resolved(24)
+    assert (default.image_size, default.frame_stride) == (112, 1)
+    print_recipe_choice(small, 24)
+    header = capsys.readouterr().out
+    assert "Recipe real (--recipe=auto, folder data)" in header
+    assert "clips of every 2. frame" in header and "grey clips 20%" in header
+    assert "Small dataset (24 training videos, under 100): image_size 64" in header
+    print_recipe_choice(large, 500)
+    assert "Small dataset" not in capsys.readouterr().out

@@ -169,6 +169,7 @@ def _run_one(exp, config, key, directory, settings, output_dir, log) -> dict:
     os.makedirs(directory, exist_ok=True)
     start = time.time()
     result = train(config)
+    config = result.config  # resolved: the recipe's and the dataset's values filled in
     model = result.model
     params, macs = count_params(model), count_macs(model)
     num_classes = int(model.outputs[0].shape[-1])

@@ -21,7 +21,14 @@ from xwisenet_tf.data.dataset_kinds import DATASETS
 from xwisenet_tf.data.synthetic_defaults import QUICK_START_MINUTES as QUICK_START_MINUTES
 from xwisenet_tf.settings import check_choices, documented, setting
 from xwisenet_tf.training.errors import TrainingError
-from xwisenet_tf.training.recipes import AUTO_RECIPE, LR_SCHEDULES, RECIPES, recipe_for
+from xwisenet_tf.training.recipes import (
+    AUTO_RECIPE,
+    LR_SCHEDULES,
+    RECIPES,
+    SMALL_DATA_DEFAULTS,
+    is_small_real_data,
+    recipe_for,
+)
 
 CONFIG_FILE = "config.json"
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
@@ -85,7 +92,9 @@ class TrainConfig:
     image_size: int | None = setting(
         None, "Clip height and width (default: the paper's 112; 48 for synthetic)."
     )
-    frame_stride: int = setting(1, "Step between sampled frames.")
+    frame_stride: int | None = setting(
+        None, "Step between sampled frames, in training and evaluation (recipe's; paper: 1)."
+    )
     train_crop: str | None = setting(
         None,
         "Training crop (default: the recipe's): the paper's multi-scale centre/corner crop "
@@ -250,7 +259,7 @@ class TrainConfig:
         check_choices(self, TrainingError)  # recipe, crop, schedule, strategy... (their `choices`)
         for name in ("num_frames", "image_size", "frame_stride", "batch_size", "seed"):
             value = getattr(self, name)
-            if name == "image_size" and value is None:
+            if name in ("image_size", "frame_stride") and value is None:
                 continue
             if not isinstance(value, int) or value < (0 if name == "seed" else 1):
                 raise TrainingError(f"{name} must be a positive integer; received {value!r}")
@@ -335,16 +344,28 @@ class TrainConfig:
             raise TrainingError("augmentation() needs a resolved config (TrainConfig.resolved)")
         return ClipAugmentation(**{k: v for k, v in values.items() if v is not None})
 
-    def resolved(self) -> TrainConfig:
+    def resolved(self, num_train_videos: int | None = None) -> TrainConfig:
         """A copy with ``recipe="auto"`` replaced by the dataset kind's recipe (`recipe_for`),
-        every ``None`` recipe field from that recipe and every ``None`` dataset default
-        (``image_size``, ``epochs``) from `DATASET_DEFAULTS`."""
+        every ``None`` recipe field from that recipe, with the "real" recipe and fewer than
+        `SMALL_DATA_VIDEOS` training videos every ``None`` field of `SMALL_DATA_DEFAULTS`, and
+        every ``None`` dataset default (``image_size``, ``epochs``) from `DATASET_DEFAULTS`.
+
+        Args:
+            num_train_videos: Videos of the training split, when the data is known (`train`
+                resolves again once it has prepared the data).
+        """
         kind = self.dataset.partition(":")[0]
         recipe = recipe_for(kind) if self.recipe == AUTO_RECIPE else self.recipe
         values = {k: v for k, v in RECIPES[recipe].items() if getattr(self, k) is None}
         values["recipe"] = recipe
+        if is_small_real_data(recipe, num_train_videos):
+            values.update(
+                {k: v for k, v in SMALL_DATA_DEFAULTS.items() if getattr(self, k) is None}
+            )
         defaults = DATASET_DEFAULTS.get(kind, DATASET_DEFAULTS[None])
-        values.update({k: v for k, v in defaults.items() if getattr(self, k) is None})
+        values.update(
+            {k: v for k, v in defaults.items() if getattr(self, k) is None and k not in values}
+        )
         return dataclasses.replace(self, **values)
 
     def default_model_dir(self) -> str:

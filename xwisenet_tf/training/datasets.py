@@ -33,6 +33,7 @@ from xwisenet_tf import data
 from xwisenet_tf.data import pipeline
 from xwisenet_tf.data.tfrecord import check_shard, parse_sequence_example
 from xwisenet_tf.training.errors import TrainingError
+from xwisenet_tf.training.recipes import SMALL_DATA_VIDEOS
 
 _SUBJECT = re.compile(r"^(person\d+)_")
 
@@ -67,16 +68,12 @@ class ValidationPlan:
         }
 
 
-# Below this many training videos, ``validation=auto`` under a fixed (cosine) schedule holds
-# nothing out: the validation accuracy decides nothing there, and a tenth of a few dozen videos
-# is a share of the data the model misses more than the user misses a number.
-SMALL_DATA_VIDEOS = 100
-
-
 def run_validation(config, manifest: dict) -> ValidationPlan:
     """`plan_validation` for a resolved run's configuration: ``validation=auto`` with a cosine
     schedule and fewer than `SMALL_DATA_VIDEOS` training videos (and no validation split)
-    validates on nothing and says why; otherwise as `plan_validation` decides."""
+    validates on nothing and says why (the validation accuracy decides nothing under a fixed
+    schedule, and a tenth of a few dozen videos is data the model misses more than the user
+    misses a number); otherwise as `plan_validation` decides."""
     splits = manifest["splits"]
     videos = len(splits["train"]["videos"])
     has_split = bool(splits.get("validation", {}).get("videos"))

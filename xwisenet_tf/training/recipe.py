@@ -52,7 +52,7 @@ from xwisenet_tf.training.fit_data import shard_by_data, train_dataset, validati
 from xwisenet_tf.training.model_build import build_model, dtype_policy
 from xwisenet_tf.training.model_dir import check_previous_run, config_dict, run_directories
 from xwisenet_tf.training.optimizer import compile_recipe
-from xwisenet_tf.training.recipes import AUTO_RECIPE, RECIPE_FIELDS
+from xwisenet_tf.training.recipes import AUTO_RECIPE, REAL_DATA_RECIPE, RECIPE_FIELDS
 from xwisenet_tf.training.resolve import (
     check_trainable,
     json_safe,
@@ -133,7 +133,8 @@ def train(config: TrainConfig, callbacks: list | None = None) -> TrainResult:
         DataError: the dataset cannot be found, converted or read.
     """
     auto_recipe = config.recipe == AUTO_RECIPE
-    config = config.validate().resolved()
+    given = config.validate()
+    config = given.resolved()
     task = read_tf_config()
     strategy = make_strategy(config.strategy, config.cpu_devices)
     replicas = strategy.num_replicas_in_sync
@@ -142,11 +143,17 @@ def train(config: TrainConfig, callbacks: list | None = None) -> TrainResult:
             f"batch_size {config.batch_size} is global and must be divisible by the "
             f"{replicas} replicas of strategy {strategy_name(strategy)}"
         )
-    if task.is_chief:
+    # Real data's settings may depend on its size: the plan is printed once it is known.
+    early_plan = config.recipe != REAL_DATA_RECIPE
+    if task.is_chief and early_plan:
         print(plan_line(config), flush=True)
     prepared = prepare_data(config.dataset, config.data_dir, config.dataset_options)
     manifest = data.read_manifest(prepared)
     check_trainable(manifest, prepared)
+    num_train_videos = len(manifest["splits"]["train"]["videos"])
+    config = given.resolved(num_train_videos)
+    if task.is_chief and not early_plan:
+        print(plan_line(config), flush=True)
     class_names = list(manifest["classes"])
     validation = run_validation(config, manifest)
     spec = model_spec(config)
@@ -212,7 +219,7 @@ def train(config: TrainConfig, callbacks: list | None = None) -> TrainResult:
                     "epochs, then every layer"
                 )
             if auto_recipe:
-                print_recipe_choice(config)
+                print_recipe_choice(config, num_train_videos)
             print_selection(config, validation, monitor)
             print_relu_warmup(config, model, steps)
         start = time.time()
