@@ -28,6 +28,21 @@ from __future__ import annotations
 
 from typing import Any
 
+# The small-data settings (docs/training.md, "A few dozen real videos"), all off: no colour
+# jitter, grey clips, erasing, mixing, weight average or speed jitter, consecutive frames (the
+# resized crop's range acts on that crop only).
+_SMALL_DATA_OFF: dict[str, Any] = {
+    "colour_jitter": 0.0,
+    "crop_min_area": 0.35,
+    "crop_max_aspect": 4 / 3,
+    "speed_jitter": 1.0,
+    "grayscale": 0.0,
+    "erase": 0.0,
+    "mixup": 0.0,
+    "cutmix": 0.0,
+    "ema": 0.0,
+    "frame_stride": 1,
+}
 RECIPES: dict[str, dict[str, Any]] = {
     "paper": {
         "learning_rate": 1e-3,
@@ -38,16 +53,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "label_smoothing": 0.0,
         "clips_per_video": 1,
         "train_crop": "corner_multiscale",
-        "colour_jitter": 0.0,
-        "crop_min_area": 0.35,
-        "crop_max_aspect": 4 / 3,
-        "speed_jitter": 1.0,
-        "grayscale": 0.0,
-        "erase": 0.0,
-        "mixup": 0.0,
-        "cutmix": 0.0,
-        "ema": 0.0,
-        "frame_stride": 1,
+        **_SMALL_DATA_OFF,
         "relu_warmup": 0.0,
     },
     "default": {
@@ -59,22 +65,13 @@ RECIPES: dict[str, dict[str, Any]] = {
         "label_smoothing": 0.1,
         "clips_per_video": 4,
         "train_crop": "centre",
-        "colour_jitter": 0.0,
-        "crop_min_area": 0.35,
-        "crop_max_aspect": 4 / 3,
-        "speed_jitter": 1.0,
-        "grayscale": 0.0,
-        "erase": 0.0,
-        "mixup": 0.0,
-        "cutmix": 0.0,
-        "ema": 0.0,
-        "frame_stride": 1,
+        **_SMALL_DATA_OFF,
         "relu_warmup": 0.8,
     },
 }
 # The default recipe for real videos (a folder, CSV or KTH dataset): "default" with the
 # small-data augmentations, chosen by grouped cross-validation on real recordings
-# (docs/training.md, "Real videos").
+# (docs/training.md, "A few dozen real videos").
 RECIPES["real"] = {
     **RECIPES["default"],
     "train_crop": "resized",
