@@ -43,6 +43,7 @@ def recipe_dataset(data_dir: str, args, recipe: str | None = None):
         repeat=True,
         **(
             dict(
+                frame_stride=values["frame_stride"],
                 crop=values["train_crop"],
                 colour_jitter=values["colour_jitter"],
                 augment=ClipAugmentation(
