@@ -184,7 +184,7 @@ def test_model_option_and_its_aliases():
         "temporal_strides": (1, 2, 2, 2),
     }
     assert config.dataset_options == {"videos_per_class": 4}
-    spec = resolve_spec(config.model, **config.model_overrides)
+    spec = resolve_spec(config.resolved().model, **config.model_overrides)
     assert (spec.width, spec.stage_repeats, spec.block, spec.block_stages) == (
         0.5,
         (1, 2, 1),

@@ -61,7 +61,7 @@ def test_round_trip_and_differences():
     config = TrainConfig(dataset="synthetic", model_overrides={"width": 0.5}, epochs=3)
     again = TrainConfig.from_dict(config.to_dict())
     assert again == config
-    saved = config.to_dict()
+    saved = config.resolved().to_dict()  # config.json holds the resolved configuration
     assert config_differences(saved, {**saved, "epochs": 9, "strategy": "mirrored"}) == []
     assert config_differences(saved, {**saved, "model": "resnet3d-18"}) == [
         "model: 'xwisenet' -> 'resnet3d-18'"

@@ -150,7 +150,7 @@ def preset_option(model: str, key: str, value, flag: str):
     """
     from xwisenet_tf.models.presets import PRESETS
 
-    spec = PRESETS.get(model)
+    spec = PRESETS.get(model or "xwisenet")  # unset: an XwiseNet (`TrainConfig.model`)
     fields = {f.name: f for f in dataclasses.fields(spec)} if spec is not None else {}
     expects_tuple = key in fields and isinstance(getattr(spec, key), tuple)
     if isinstance(value, (list, tuple)) or expects_tuple:

@@ -41,8 +41,8 @@ WEIGHT_DECAY_MODES = ("l2", "decoupled", "decoupled_kernels")
 # optimizer steps instead of 720, which the network needs more than the detail
 # (docs/training.md).
 DATASET_DEFAULTS = {
-    "synthetic": {"image_size": 48, "epochs": 10},
-    None: {"image_size": 112, "epochs": 50},
+    "synthetic": {"model": "xwisenet", "image_size": 48, "epochs": 10},
+    None: {"model": "xwisenet", "image_size": 112, "epochs": 50},
 }
 # Fields a rerun may change without invalidating the saved training state.
 RESUMABLE_FIELDS = frozenset(
@@ -74,10 +74,11 @@ class TrainConfig:
     data_dir: str = setting("data_cache", "Cache of downloads and prepared TFRecords.")
     model_dir: str | None = setting(None, "Run directory (default runs/<model>-<dataset>).")
     # Model
-    model: str = setting(
-        "xwisenet",
-        "Preset: xwisenet, xwisenet-simple, xwisenet-fast, xwisenet-small (few hundred videos "
-        "from scratch), shufflenet3d-1.0x, resnet3d-18, resnet3d-34, resnet3d-50.",
+    model: str | None = setting(
+        None,
+        "Preset: xwisenet (the default), xwisenet-simple, xwisenet-fast, xwisenet-small (the "
+        "default for a small real dataset with the real recipe), shufflenet3d-1.0x, "
+        "resnet3d-18, resnet3d-34, resnet3d-50.",
     )
     model_overrides: dict[str, Any] = setting(
         help="KEY=VALUE option of the preset (repeatable), checked against its spec "
@@ -322,12 +323,14 @@ class TrainConfig:
             raise TrainingError(f"lr_patience must be >= 0; received {self.lr_patience!r}")
         from xwisenet_tf.models.presets import PRESETS, resolve_spec
 
-        if self.model not in PRESETS:
-            raise TrainingError(f"unknown model {self.model!r}; expected one of {list(PRESETS)}")
+        # Unset, the model is an XwiseNet (`xwisenet` or `xwisenet-small`, one spec class).
+        model = self.model or DATASET_DEFAULTS[None]["model"]
+        if model not in PRESETS:
+            raise TrainingError(f"unknown model {model!r}; expected one of {list(PRESETS)}")
         try:
-            resolve_spec(self.model, **dict(self.model_overrides))
+            resolve_spec(model, **dict(self.model_overrides))
         except ValueError as e:
-            raise TrainingError(f"model {self.model!r}: {e}") from e
+            raise TrainingError(f"model {model!r}: {e}") from e
         return self
 
     def augmentation(self, strict: bool = True) -> ClipAugmentation:
@@ -369,12 +372,12 @@ class TrainConfig:
         return dataclasses.replace(self, **values)
 
     def default_model_dir(self) -> str:
-        """``runs/<model>-<dataset name>`` (e.g. ``runs/xwisenet-kth``)."""
+        """``runs/<model>-<dataset name>`` (e.g. ``runs/xwisenet-kth``) of a resolved config."""
         kind, _, path = self.dataset.partition(":")
         name = kind
         if path:
             name += "-" + os.path.splitext(os.path.basename(os.path.normpath(path)))[0]
-        return os.path.join("runs", f"{self.model}-{name}")
+        return os.path.join("runs", f"{self.model or DATASET_DEFAULTS[None]['model']}-{name}")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict of every field."""
