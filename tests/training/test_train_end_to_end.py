@@ -143,15 +143,17 @@ def test_predict_names_classes_and_matches_evaluation(trained, tmp_path):
     # The training rate travels with the checkpoint: the rate of the prepared videos.
     assert predictor.fps == videos[0]["fps"] == 25.0
     assert predictor.jpeg_quality == manifest["settings"]["jpeg_quality"]
-    video = next(v for v in videos if v["num_frames"] % 8)  # ends with a partial clip
+    # A clip spans 8 frames, every other one of 16 (the real recipe's frame stride).
+    span = 8 * trained.config.frame_stride
+    video = next(v for v in videos if v["num_frames"] % span)  # ends with a partial clip
     result = predictor.predict_video(video["source"], top_k=3)
     assert len(result["top_k"]) == 3
     assert result["top_k"][0]["probability"] >= result["top_k"][1]["probability"]
     clips = result["clips"]
-    full = video["num_frames"] // 8
+    full = video["num_frames"] // span
     assert result["num_frames"] == video["num_frames"] and len(clips) == full + 1
-    assert clips[0]["start_frame"] == 0 and clips[1]["start_frame"] == 8
-    assert clips[0]["end_time"] == pytest.approx(8 / result["fps"], abs=1e-3)
+    assert clips[0]["start_frame"] == 0 and clips[1]["start_frame"] == span
+    assert clips[0]["end_time"] == pytest.approx(span / result["fps"], abs=1e-3)
     assert clips[-1]["end_frame"] == video["num_frames"] - 1  # the whole video
     assert [c["in_video_score"] for c in clips] == [True] * full + [False]
     assert [c["padded"] for c in clips] == [False] * full + [True]

@@ -53,8 +53,11 @@ def resolve_model(checkpoint: str | None, model_dir: str | None) -> str:
             f"{label}: model not found; expected a .keras or .tflite file, or a training run's "
             "directory"
         )
-    if os.path.splitext(checkpoint)[1].lower() not in MODEL_EXTENSIONS:
-        raise TrainingError(f"{label}: unknown model format; expected a .keras or .tflite file")
+    extension = os.path.splitext(checkpoint)[1].lower()
+    if extension not in MODEL_EXTENSIONS:
+        raise TrainingError(
+            f"{label}: unknown model format {extension!r}; expected a .keras or .tflite file"
+        )
     return checkpoint
 
 
