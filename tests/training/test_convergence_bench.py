@@ -67,7 +67,7 @@ def test_crossval_trains_every_variant_on_every_fold_and_resumes(tmp_path):
     argv = [
         "--dataset", f"folder:{classes}", "--folds", "2", "--fold_subset", "1", "--seeds", "0",
         "--image_size", "32", "--data_dir", str(tmp_path / "cache"),
-        "--work_dir", str(tmp_path / "cv"), "--output", str(tmp_path / "cv.md"),
+        "--work_dir", str(tmp_path / "cv"), "--output", str(tmp_path / "cv.md"), "--tta", "flip",
         "--variant", f"plain:recipe=default,{tiny}",
         "--variant", f"real:{tiny}",
     ]  # fmt: skip
@@ -80,5 +80,7 @@ def test_crossval_trains_every_variant_on_every_fold_and_resumes(tmp_path):
     summary = json.loads((tmp_path / "cv.json").read_text())["summary"]
     assert [(s["variant"], s["runs"]) for s in summary] == [("plain", 1), ("real", 1)]
     assert "| plain | xwisenet, 32 px | 1 (1 x 1) |" in (tmp_path / "cv.md").read_text()
+    assert "- real, `--tta=flip`: test video" in (tmp_path / "cv.md").read_text()
+    assert all(0 <= r["tta"]["flip"]["test_video_accuracy"] <= 1 for r in runs)
     assert crossval.main(argv) == 0  # finished runs are skipped
     assert len((tmp_path / "cv" / "crossval.jsonl").read_text().splitlines()) == 2

@@ -103,6 +103,7 @@ def run_one(args, spec: str, fold: int, seed: int) -> dict:
     import keras
 
     from xwisenet_tf.training import train
+    from xwisenet_tf.training.config import read_run_config
 
     config = base_config(args, spec, fold, seed)
     began = time.time()
@@ -133,6 +134,18 @@ def run_one(args, spec: str, fold: int, seed: int) -> dict:
             if v["predicted"] != v["label"]
         },
     }
+    if args.tta:
+        from xwisenet_tf.training.evaluation import evaluate
+
+        prepared = read_run_config(config.model_dir)["resolved"]["prepared_dir"]
+        row["tta"] = {}
+        for views in args.tta:
+            tta = evaluate(result.model, prepared, "test", frame_stride=result.config.frame_stride,
+                           views=views)  # fmt: skip
+            row["tta"][views] = {
+                "test_video_accuracy": tta["video_accuracy"],
+                "test_clip_accuracy": tta["clip_accuracy"],
+            }
     if not args.keep_runs:
         shutil.rmtree(config.model_dir, ignore_errors=True)
     return row
@@ -191,6 +204,18 @@ def markdown(summary: list[dict], rows: list[dict], header: str) -> str:
             f"({s['folds']} x {s['seeds']}) | {pct(s['video'])} | {s['video_min']:.1%} | "
             f"{pct(s['clip'])} | {s['train_accuracy']:.2f} | {s['minutes']:.1f} |"
         )
+    tta_lines = []
+    for s in summary:
+        runs = [r for r in rows if r["spec"] == s["spec"] and r.get("tta")]
+        for views in sorted({v for r in runs for v in r["tta"]}):
+            video = [r["tta"][views]["test_video_accuracy"] for r in runs if views in r["tta"]]
+            mean, std = _mean_std(video)
+            tta_lines.append(
+                f"- {s['variant']}, `--tta={views}`: test video {mean:.1%} +- {std:.1%} "
+                f"(lowest {min(video):.1%}, {len(video)} runs)"
+            )
+    if tta_lines:
+        lines += ["", "With test-time augmentation (the same models):", "", *tta_lines]
     lines += ["", "Variants:", ""]
     lines += [f"- {s['variant']}: `{s['spec']}`" for s in summary]
     lines += ["", "Every run (test video / clip accuracy, final training accuracy):", ""]
@@ -231,6 +256,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset_option", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--work_dir", default="runs/crossval", help="runs and crossval.jsonl")
     p.add_argument("--keep_runs", action="store_true", help="keep every run's directory")
+    p.add_argument(
+        "--tta",
+        action="append",
+        default=[],
+        choices=["flip", "crops", "crops_flip"],
+        help="also evaluate each model with this test-time augmentation (repeatable)",
+    )
     p.add_argument("--output", default=None, help="also write the Markdown table (and .json)")
     return p
 
