@@ -11,7 +11,7 @@ from xwisenet_tf.training.model_build import ExportModel, build_model, dtype_pol
 
 def test_mixed_precision_model_keeps_a_float32_classifier_and_checkpoint():
     config = TrainConfig(model_overrides={"width": 0.5, "stage_repeats": (1, 1, 1)},
-                         num_frames=4, image_size=32, mixed_precision=True)  # fmt: skip
+                         num_frames=4, image_size=32, mixed_precision=True).resolved()  # fmt: skip
     with dtype_policy("mixed_bfloat16"):
         model = build_model(config, 3)
         assert model.get_layer("stem_conv").dtype_policy.name == "mixed_bfloat16"
