@@ -1,13 +1,15 @@
 """Video datasets -> sharded TFRecords + ``manifest.json``: the library behind ``prepare``.
 
 `prepare_dataset` plans a conversion with the dataset's planner (`dataset_kinds.KINDS`) and
-executes it (`shards.convert`: resumable, one bad video reported, not raised);
-`ensure_dataset` does it once per dataset in a cache directory.
+executes it (`shards.convert`: resumable, one bad video reported, not raised; or, with
+``runner="beam"``, `beam_prepare.convert_beam`: the same conversion as an Apache Beam
+pipeline); `ensure_dataset` does it once per dataset in a cache directory.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 
@@ -22,8 +24,16 @@ from xwisenet_tf.data.plan import (
 )
 from xwisenet_tf.data.shards import convert
 
+RUNNERS = ("local", "beam")
+# The one line ``prepare --runner=beam`` answers without the extra installed.
+BEAM_MISSING = (
+    "--runner=beam needs Apache Beam, an optional extra: pip install 'xwisenet_tf[beam]' "
+    "(in a checkout: pip install -e '.[beam]')"
+)
+
 __all__ = [
     "DATASETS",
+    "RUNNERS",
     "DEFAULT_JPEG_QUALITY",
     "DEFAULT_SHORT_SIDE",
     "DEFAULT_VIDEOS_PER_SHARD",
@@ -52,7 +62,11 @@ def prepare_dataset(
         **options: ``short_side`` (128, synthetic 72: `DatasetKind.short_side`; ``None``
             keeps the original size), ``jpeg_quality`` (90), ``videos_per_shard`` (16), ``fps``
             (``None``: each video's own rate; a number resamples every video to it),
-            ``num_workers``, ``progress`` (True), ``overwrite`` (False);
+            ``num_workers``, ``progress`` (True), ``overwrite`` (False),
+            ``runner`` (``"local"``: a thread pool here; ``"beam"``: an Apache Beam pipeline,
+            `beam_prepare.convert_beam`, where ``num_workers`` are the threads of one shard),
+            ``beam_options`` (Beam's pipeline options as command-line tokens, e.g.
+            ``["--runner=DataflowRunner", "--project=p"]``; ``runner="beam"`` only);
             kth: ``split`` (``"16/9"`` | ``"schuldt"``), ``download_dir``, ``base_url``;
             folder: ``classes``, ``test_fraction`` (0.2), ``seed`` (0);
             csv: ``classes``, ``video_root``;
@@ -62,11 +76,18 @@ def prepare_dataset(
         The manifest dict.
 
     Raises:
-        DataError: bad arguments, no video found, or ``output`` holding another conversion.
-            Individual bad videos do not raise: they are listed in ``manifest["failed"]``.
+        DataError: bad arguments, no video found, ``output`` holding another conversion, or
+            ``runner="beam"`` without Apache Beam installed. Individual bad videos do not
+            raise: they are listed in ``manifest["failed"]``.
     """
     output = os.fspath(output)
     options = dict(options)
+    runner = options.pop("runner", "local")
+    beam_options = options.pop("beam_options", None)
+    if runner not in RUNNERS:
+        raise DataError(f"unknown runner {runner!r}; expected one of {RUNNERS}")
+    if beam_options and runner != "beam":
+        raise DataError(f"beam_options need runner='beam'; received runner={runner!r}")
     kind = KINDS.get(dataset)
     if kind is None:
         raise DataError(f"unknown dataset {dataset!r}; expected one of {DATASETS}")
@@ -77,8 +98,27 @@ def prepare_dataset(
         fps=options.pop("fps", None),
     )
     run = {k: options.pop(k) for k in ("num_workers", "progress", "overwrite") if k in options}
+    if runner == "beam":
+        beam = beam_runner()  # before any planning: a missing extra fails at once
+        return beam.prepare_with_beam(
+            dataset, kind, source, output, options, settings, beam_options or [], **run
+        )
     plan = kind.plan(source, output, options, run.get("progress", True))
     return convert(plan, output, settings, **run)
+
+
+def beam_runner():
+    """The module of ``runner="beam"`` (`xwisenet_tf.data.beam_prepare`), imported only here.
+
+    Raises:
+        DataError: Apache Beam is not installed (`BEAM_MISSING`: the command that installs it).
+    """
+    try:
+        return importlib.import_module("xwisenet_tf.data.beam_prepare")
+    except ImportError as e:
+        if (e.name or "").partition(".")[0] != "apache_beam":
+            raise
+        raise DataError(BEAM_MISSING) from None
 
 
 def ensure_dataset(dataset_spec: str, data_dir: str | os.PathLike, **options) -> str:

@@ -13,6 +13,16 @@ Examples::
         --output=data/syn
     python -m xwisenet_tf.data.prepare --dataset=folder --source=/data/phone_videos \
         --output=data/phone --fps=25    # 30/60 fps and variable-rate phone videos at KTH's rate
+    python -m xwisenet_tf.data.prepare --dataset=csv --source=gs://bucket/kinetics/train.csv \
+        --output=gs://bucket/prepared/part-k --runner=beam \
+        --beam_option=--runner=DataflowRunner --beam_options_file=dataflow.txt
+
+``--runner=beam`` (the optional extra ``pip install "xwisenet_tf[beam]"``) runs the same
+conversion as an Apache Beam pipeline (`xwisenet_tf.data.beam_prepare`, docs/scaling.md):
+the same records, shards and manifest, read and written through Beam's file systems (local
+paths, gs://, s3://...), on any Beam runner: ``--beam_option`` (repeated) and
+``--beam_options_file`` pass Beam's own pipeline options through (default: Beam's
+DirectRunner on this machine).
 
 Frames are stored on a constant-rate timeline built from the videos' timestamps (variable frame
 rate, dropped frames and rotation handled by `xwisenet_tf.data.decode`): at each video's own
@@ -31,9 +41,11 @@ This module imports nothing heavy at top level; the work is in `xwisenet_tf.data
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from xwisenet_tf.data.dataset_kinds import DATASETS, KINDS
+from xwisenet_tf.data.errors import DataError
 from xwisenet_tf.data.plan import DEFAULT_JPEG_QUALITY, DEFAULT_SHORT_SIDE, DEFAULT_VIDEOS_PER_SHARD
 from xwisenet_tf.data.synthetic_defaults import EVAL_VIDEOS_PER_CLASS, VIDEOS_PER_CLASS
 from xwisenet_tf.errors import EXIT_OK, EXIT_PARTIAL, ArgumentParser, run_command
@@ -76,9 +88,36 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_VIDEOS_PER_SHARD,
         help="source videos per shard",
     )
-    p.add_argument("--num_workers", type=int, default=None, help="decoding threads (CPU count)")
+    p.add_argument(
+        "--num_workers",
+        type=int,
+        default=None,
+        help="decoding threads (local: CPU count; beam: threads of one shard, default 1)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace a different conversion")
     p.add_argument("--no_progress", action="store_true", help="no progress bars")
+    g = p.add_argument_group("runner")
+    g.add_argument(
+        "--runner",
+        default="local",
+        choices=["local", "beam"],
+        help="local: a thread pool in this process; beam: an Apache Beam pipeline (needs the "
+        "extra: pip install 'xwisenet_tf[beam]'), same records and manifest",
+    )
+    g.add_argument(
+        "--beam_option",
+        action="append",
+        default=[],
+        metavar="OPTION",
+        help="a Beam pipeline option, passed through (repeat it; write it with '=': "
+        "--beam_option=--runner=DataflowRunner --beam_option=--region=europe-west1)",
+    )
+    g.add_argument(
+        "--beam_options_file",
+        metavar="PATH",
+        help="a file of Beam pipeline options (shell words; # starts a comment), before any "
+        "--beam_option",
+    )
     g = p.add_argument_group("kth")
     g.add_argument("--split", default="16/9", choices=["16/9", "schuldt"], help="subject split")
     g.add_argument("--download_dir", help="where to cache the KTH zips when downloading")
@@ -107,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _options(args: argparse.Namespace) -> dict:
     options = {
+        "runner": args.runner,
         "short_side": args.short_side or None,
         "jpeg_quality": args.jpeg_quality,
         "videos_per_shard": args.videos_per_shard,
@@ -121,7 +161,27 @@ def _options(args: argparse.Namespace) -> dict:
             options[name] = value
     if "classes" in options:
         options["classes"] = [c.strip() for c in options["classes"].split(",") if c.strip()]
+    beam_options = _beam_options(args)
+    if beam_options:
+        if args.runner != "beam":
+            raise DataError("--beam_option and --beam_options_file need --runner=beam")
+        options["beam_options"] = beam_options
     return options
+
+
+def _beam_options(args: argparse.Namespace) -> list[str]:
+    """The Beam pipeline options of the command line: the file's, then each --beam_option."""
+    options = []
+    if args.beam_options_file:
+        try:
+            with open(args.beam_options_file, encoding="utf-8") as f:
+                options += shlex.split(f.read(), comments=True)
+        except (OSError, ValueError) as e:
+            raise DataError(
+                f"{args.beam_options_file}: cannot read the Beam options file ({e}); expected "
+                "options like --runner=DataflowRunner, separated by spaces or lines"
+            ) from e
+    return options + list(args.beam_option)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,9 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def convert() -> int:
+        options = _options(args)
         from xwisenet_tf.data.convert import prepare_dataset
 
-        manifest = prepare_dataset(args.dataset, args.source, args.output, **_options(args))
+        manifest = prepare_dataset(args.dataset, args.source, args.output, **options)
         return EXIT_PARTIAL if manifest["failed"] else EXIT_OK
 
     return run_command(convert)

@@ -9,15 +9,25 @@ sample needs are encoded. Each sample becomes one ``tf.train.SequenceExample``
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
+
 from xwisenet_tf.data import tfrecord
 from xwisenet_tf.data.decode import probe_video, timeline_fps
 from xwisenet_tf.data.errors import DataError
 from xwisenet_tf.data.frames import stored_frames
-from xwisenet_tf.data.plan import Settings, VideoJob
+from xwisenet_tf.data.plan import Settings, VideoJob, VideoSource
+
+# ``fetch(source, tmp_dir)``: a context manager yielding a local path FFmpeg can open.
+Fetch = Callable[[VideoSource, str], contextlib.AbstractContextManager[str]]
 
 
 def video_records(
-    job: VideoJob, label_index: dict[str, int], settings: Settings, tmp_dir: str
+    job: VideoJob,
+    label_index: dict[str, int],
+    settings: Settings,
+    tmp_dir: str,
+    fetch: Fetch | None = None,
 ) -> tuple[list, list, list]:
     """Decodes one video and builds the records of its samples.
 
@@ -28,7 +38,10 @@ def video_records(
         job: The video and the samples cut from it.
         label_index: Class name -> label.
         settings: Frame size, JPEG quality and frame rate of the stored frames.
-        tmp_dir: Where a zip member is extracted.
+        tmp_dir: Where a zip member (or a fetched copy) is extracted.
+        fetch: How the video becomes a local file; default `VideoSource.local_file` (Beam's
+            runner fetches through Beam's file systems: gs://, s3://...). It raises
+            `DataError` for a file it cannot read.
 
     Returns:
         ``(records, failures, warnings)`` with records a list of ``(meta, serialized)``.
@@ -36,7 +49,7 @@ def video_records(
     shown = str(job.source)
     records, failures, warnings = [], [], []
     try:
-        with job.source.local_file(tmp_dir) as path:
+        with (fetch or VideoSource.local_file)(job.source, tmp_dir) as path:
             try:
                 info = probe_video(path)
                 fps = timeline_fps(info, settings.fps)

@@ -6,6 +6,10 @@ source videos, and every shard is written under a temporary name and renamed onc
 beside a small ``<shard>.json`` with what it holds. A rerun with the same arguments skips
 finished shards, so an interrupted conversion resumes; a shard a reader would accept is always
 complete. ``manifest.json`` is written last.
+
+The shard rules (`assign_shards`), the sidecars (`shard_meta`) and the manifest
+(`build_manifest`) are shared with `xwisenet_tf.data.beam_prepare`, which runs the same
+conversion as an Apache Beam pipeline (``prepare --runner=beam``).
 """
 
 from __future__ import annotations
@@ -31,17 +35,22 @@ from xwisenet_tf.data.records import video_records
 from xwisenet_tf.data.timeline import as_rate
 from xwisenet_tf.files import write_json
 
-_STATE = ".prepare_state.json"
+# The fingerprint of the conversion an output directory holds (plan and settings).
+STATE_FILE = ".prepare_state.json"
 
 
 @dataclass
-class _Shard:
+class Shard:
+    """One output file: its name, split and the source videos whose records it holds."""
+
     name: str
     split: str
     jobs: list[VideoJob]
 
 
-def _assign_shards(plan: Plan, videos_per_shard: int) -> list[_Shard]:
+def assign_shards(plan: Plan, videos_per_shard: int) -> list[Shard]:
+    """The shards of a conversion, in manifest order: per split, ``videos_per_shard`` source
+    videos each, named ``<split>-<k>-of-<count>.tfrecord``; the same for every runner."""
     by_split = collections.defaultdict(list)
     for job in plan.jobs:
         by_split[job.split].append(job)
@@ -56,12 +65,14 @@ def _assign_shards(plan: Plan, videos_per_shard: int) -> list[_Shard]:
         for k in range(count):
             name = f"{split}-{k:05d}-of-{count:05d}.tfrecord"
             shards.append(
-                _Shard(name, split, jobs[k * videos_per_shard : (k + 1) * videos_per_shard])
+                Shard(name, split, jobs[k * videos_per_shard : (k + 1) * videos_per_shard])
             )
     return shards
 
 
-def _fingerprint(plan: Plan, settings: Settings) -> str:
+def fingerprint(plan: Plan, settings: Settings) -> str:
+    """What identifies a conversion: its settings, classes, videos and samples (a rerun with the
+    same ones resumes; other ones are refused unless overwrite)."""
     recorded = asdict(settings)
     if recorded["fps"] is None:
         del recorded["fps"]  # conversions made before fps existed resume
@@ -89,13 +100,34 @@ def _shard_done(output: str, name: str) -> dict | None:
 
 
 def _clear_output(output: str) -> None:
-    for pattern in ("*.tfrecord", "*.tfrecord.json", "*.tmp", MANIFEST, _STATE):
+    for pattern in ("*.tfrecord", "*.tfrecord.json", "*.tmp", MANIFEST, STATE_FILE):
         for path in glob.glob(os.path.join(output, pattern)):
             os.remove(path)
 
 
-def _report(message: str) -> None:
+def report(message: str) -> None:
+    """A line of the conversion's report on stderr (beside a progress bar)."""
     tqdm.write(message, file=sys.stderr)
+
+
+def checked_settings(settings: Settings | None) -> Settings:
+    """``settings`` (default `Settings()`) checked, with ``fps`` as a float.
+
+    Raises:
+        DataError: naming the setting out of range.
+    """
+    settings = settings or Settings()
+    if settings.short_side is not None and settings.short_side < 1:
+        raise DataError(
+            f"short_side must be a positive number of pixels; received {settings.short_side}"
+        )
+    if not 1 <= settings.jpeg_quality <= 100:
+        raise DataError(f"jpeg_quality must be in [1, 100]; received {settings.jpeg_quality}")
+    if settings.videos_per_shard < 1:
+        raise DataError(f"videos_per_shard must be >= 1; received {settings.videos_per_shard}")
+    if settings.fps is not None:
+        settings = replace(settings, fps=float(as_rate(settings.fps, "fps")))
+    return settings
 
 
 def convert(
@@ -124,46 +156,33 @@ def convert(
     Raises:
         DataError: the plan is empty/invalid or ``output`` holds a different conversion.
     """
-    settings = settings or Settings()
-    if settings.short_side is not None and settings.short_side < 1:
-        raise DataError(
-            f"short_side must be a positive number of pixels; received {settings.short_side}"
-        )
-    if not 1 <= settings.jpeg_quality <= 100:
-        raise DataError(f"jpeg_quality must be in [1, 100]; received {settings.jpeg_quality}")
-    if settings.videos_per_shard < 1:
-        raise DataError(f"videos_per_shard must be >= 1; received {settings.videos_per_shard}")
-    if settings.fps is not None:
-        settings = replace(settings, fps=float(as_rate(settings.fps, "fps")))
+    settings = checked_settings(settings)
     plan.check()
     output = os.fspath(output)
     os.makedirs(output, exist_ok=True)
-    fingerprint = _fingerprint(plan, settings)
-    state_path = os.path.join(output, _STATE)
+    identity = fingerprint(plan, settings)
+    state_path = os.path.join(output, STATE_FILE)
     if os.path.isfile(state_path):
         with open(state_path, encoding="utf-8") as f:
             previous = json.load(f).get("fingerprint")
-        if previous != fingerprint:
+        if previous != identity:
             if not overwrite:
-                raise DataError(
-                    f"{output}: holds a conversion made from other videos or settings; use an "
-                    "empty output directory, or overwrite=True (--overwrite) to replace it"
-                )
+                raise DataError(other_conversion(output))
             _clear_output(output)
     elif overwrite:
         _clear_output(output)
-    write_json(state_path, {"fingerprint": fingerprint})
+    write_json(state_path, {"fingerprint": identity})
     for stale in glob.glob(os.path.join(output, "*.tmp")):
         os.remove(stale)
     tmp_dir = os.path.join(output, ".tmp_extract")
     os.makedirs(tmp_dir, exist_ok=True)
 
     label_index = {name: i for i, name in enumerate(plan.classes)}
-    shards = _assign_shards(plan, settings.videos_per_shard)
+    shards = assign_shards(plan, settings.videos_per_shard)
     done = {s.name: meta for s in shards if (meta := _shard_done(output, s.name)) is not None}
     pending = [s for s in shards if s.name not in done]
     if done and pending:
-        _report(f"Resuming: {len(done)} of {len(shards)} shards already converted in {output}")
+        report(f"Resuming: {len(done)} of {len(shards)} shards already converted in {output}")
     queue = [(s, j) for s in pending for j in s.jobs]
     workers = num_workers or os.cpu_count() or 1
     window = 4 * workers
@@ -185,7 +204,7 @@ def convert(
             shard, future = futures.popleft()
             records, failures, warnings = future.result()
             for failure in failures:
-                _report(f"FAILED {failure['error']}")
+                report(f"FAILED {failure['error']}")
             results[shard.name].append((records, failures, warnings))
             bar.update(1)
             if len(results[shard.name]) == len(shard.jobs):
@@ -198,13 +217,36 @@ def convert(
     pool.shutdown()
     if not os.listdir(tmp_dir):
         os.rmdir(tmp_dir)
-    manifest = _build_manifest(plan, settings, shards, done)
+    manifest = build_manifest(plan, settings, shards, done)
     write_json(os.path.join(output, MANIFEST), manifest)
-    _summarize(manifest, output)
+    summarize(manifest, output)
     return manifest
 
 
-def _write_shard(output: str, shard: _Shard, results: list) -> dict:
+def _write_shard(output: str, shard: Shard, results: list) -> dict:
+    metas, serialized, failures, warnings = gather_results(results)
+    path = os.path.join(output, shard.name)
+    # Records go to a temporary name, then the sidecar is written, then the records are renamed:
+    # that rename is the commit point a rerun and a reader rely on.
+    tmp = path + ".tmp"
+    size = tfrecord.write_records(tmp, serialized)
+    meta = shard_meta(shard, size, metas, failures, warnings)
+    write_json(path + ".json", meta)
+    os.replace(tmp, path)
+    return meta
+
+
+def other_conversion(output: str) -> str:
+    """The message of an output directory that holds another conversion."""
+    return (
+        f"{output}: holds a conversion made from other videos or settings; use an "
+        "empty output directory, or overwrite=True (--overwrite) to replace it"
+    )
+
+
+def gather_results(results: list) -> tuple[list, list, list, list]:
+    """A shard's `video_records` results, in its videos' order -> ``(metas, serialized,
+    failures, warnings)``."""
     metas, serialized, failures, warnings = [], [], [], []
     for records, fails, warns in results:
         for meta, record in records:
@@ -212,24 +254,24 @@ def _write_shard(output: str, shard: _Shard, results: list) -> dict:
             serialized.append(record)
         failures += fails
         warnings += warns
-    path = os.path.join(output, shard.name)
-    # Records go to a temporary name, then the sidecar is written, then the records are renamed:
-    # that rename is the commit point a rerun and a reader rely on.
-    tmp = path + ".tmp"
-    meta = {
+    return metas, serialized, failures, warnings
+
+
+def shard_meta(shard: Shard, size: int, metas: list, failures: list, warnings: list) -> dict:
+    """The sidecar ``<shard>.json`` of a written shard: what it holds, what failed."""
+    return {
         "shard": shard.name,
         "split": shard.split,
-        "size": tfrecord.write_records(tmp, serialized),
+        "size": size,
         "videos": metas,
         "failed": failures,
         "warnings": warnings,
     }
-    write_json(path + ".json", meta)
-    os.replace(tmp, path)
-    return meta
 
 
-def _build_manifest(plan: Plan, settings: Settings, shards: list[_Shard], done: dict) -> dict:
+def build_manifest(plan: Plan, settings: Settings, shards: list[Shard], done: dict) -> dict:
+    """The manifest (layout in `xwisenet_tf.data.manifest`) of a finished conversion, from the
+    sidecars ``done`` (shard name -> `shard_meta`) of all its ``shards``."""
     splits: dict[str, dict] = {}
     failed, warnings = [], []
     for shard in shards:
@@ -271,12 +313,13 @@ def _build_manifest(plan: Plan, settings: Settings, shards: list[_Shard], done: 
     }
 
 
-def _summarize(manifest: dict, output: str) -> None:
+def summarize(manifest: dict, output: str) -> None:
+    """Reports what a conversion wrote, what was missing and what failed."""
     counts = ", ".join(f"{s}: {e['num_videos']}" for s, e in manifest["splits"].items())
-    _report(f"Wrote {output}: {counts} samples of {len(manifest['classes'])} classes")
+    report(f"Wrote {output}: {counts} samples of {len(manifest['classes'])} classes")
     if manifest["missing"]:
-        _report(f"{len(manifest['missing'])} listed videos not found (see 'missing' in {MANIFEST})")
+        report(f"{len(manifest['missing'])} listed videos not found (see 'missing' in {MANIFEST})")
     if manifest["failed"]:
-        _report(f"{len(manifest['failed'])} files or samples FAILED (see 'failed' in {MANIFEST}):")
+        report(f"{len(manifest['failed'])} files or samples FAILED (see 'failed' in {MANIFEST}):")
         for failure in manifest["failed"]:
-            _report(f"  {failure['error']}")
+            report(f"  {failure['error']}")
