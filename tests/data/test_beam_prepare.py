@@ -382,3 +382,39 @@ def test_a_kinetics_csv_read_and_written_through_beam_file_systems(tmp_path):
             context["video/source"] = [source[len(b"xwfake://") :]]
     assert shards == local_shards
     assert _leftovers(tmp_path / "beam") == []
+
+
+def test_kth_zips_planned_and_read_through_beam_file_systems(tmp_path, capfd):
+    """KTH's zips on a file system only Beam knows: the plan of the local files (paths under
+    the scheme) from the zips' member names, and a member fetched for FFmpeg. No pipeline."""
+    pytest.importorskip("apache_beam")
+    import zipfile
+
+    from xwisenet_tf.data import beam_prepare, kth
+    from xwisenet_tf.data.dataset_kinds import KINDS
+
+    _fake_remote_file_system()
+    root = tmp_path / "kth"
+    video = write_video(tmp_path / "person01_boxing_d1_uncomp.avi", known_frames(8, 24, 32))
+    root.mkdir()
+    with zipfile.ZipFile(root / "boxing.zip", "w") as archive:
+        archive.write(video, "boxing/person01_boxing_d1_uncomp.avi")
+    (root / "00sequences.txt").write_text(
+        "person01_boxing_d1\t\tframes\t1-4, 5-8\nperson01_boxing_d2\t\tframes\t1-4\n"
+    )
+    plan = beam_prepare.plan_dataset("kth", KINDS["kth"], f"xwfake://{root}", "out", {}, False)
+    local = kth.plan_kth(root)
+    assert plan.source == f"xwfake://{root}" and plan.missing == local.missing
+    assert [j.samples for j in plan.jobs] == [j.samples for j in local.jobs]
+    (job,) = plan.jobs
+    assert job.source.path == f"xwfake://{root}/boxing.zip"
+    assert job.source.member == "boxing/person01_boxing_d1_uncomp.avi"
+    with beam_prepare.fetch_video(job.source, str(tmp_path)) as path:
+        assert Path(path).read_bytes() == video.read_bytes()
+    assert not os.path.exists(path)
+    # Options Beam refuses stop the command before anything is planned or written.
+    argv = ["--dataset=kth", f"--source={root}", f"--output={tmp_path / 'out'}", "--runner=beam"]
+    assert prepare_cli.main([*argv, "--beam_option=--runner=NoSuchRunner"]) == 2
+    (line,) = capfd.readouterr().err.splitlines()
+    assert line.startswith("error: Beam pipeline options ['--runner=NoSuchRunner'] refused")
+    assert not (tmp_path / "out").exists()

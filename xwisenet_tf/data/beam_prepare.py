@@ -439,10 +439,21 @@ def _log_failure(failure: dict) -> None:
 
 
 def pipeline_options(beam_options: Sequence[str] | PipelineOptions = ()) -> PipelineOptions:
-    """Beam's pipeline options from command-line tokens (``--runner=DataflowRunner`` ...)."""
+    """Beam's pipeline options from command-line tokens (``--runner=DataflowRunner`` ...).
+
+    Raises:
+        DataError: Beam refuses them (e.g. an unknown runner), before anything is written.
+    """
     if isinstance(beam_options, PipelineOptions):
         return beam_options
-    return PipelineOptions(list(beam_options))
+    options = PipelineOptions(list(beam_options))
+    try:
+        beam.Pipeline(options=options)  # resolves the runner
+    except (ValueError, TypeError, ImportError) as e:
+        raise DataError(
+            f"Beam pipeline options {list(beam_options)} refused: {one_line(e)}"
+        ) from None
+    return options
 
 
 def run_pipeline(
@@ -507,6 +518,24 @@ def convert_beam(
     options = pipeline_options(beam_options)
     FileSystems.set_options(options)
     shown = os.fspath(output)
+    try:
+        return _convert(plan, shown, settings, options, num_workers or 1, progress, overwrite)
+    except OSError as e:  # Beam's BeamIOError too: a bucket not found, a permission refused
+        raise DataError(
+            f"{shown}: cannot read or write it through Beam's file systems ({one_line(e)})"
+        ) from e
+
+
+def _convert(
+    plan: Plan,
+    shown: str,
+    settings: Settings,
+    options: PipelineOptions,
+    threads: int,
+    progress: bool,
+    overwrite: bool,
+) -> dict:
+    """`convert_beam` after its checks: ``shown`` is the output as given."""
     output = shown if is_remote(shown) else os.path.abspath(shown)
     if not is_remote(output):
         os.makedirs(output, exist_ok=True)
@@ -544,8 +573,8 @@ def convert_beam(
         _write_bytes(plan_path, "".join(_shard_line(s) + "\n" for s in pending).encode("utf-8"))
         label_index = {name: i for i, name in enumerate(plan.classes)}
         try:
-            run_pipeline(plan_path, output, label_index, settings, num_workers or 1, options)
-        except (KeyboardInterrupt, DataError):
+            run_pipeline(plan_path, output, label_index, settings, threads, options)
+        except DataError:
             raise
         except Exception as e:  # noqa: BLE001 - the runner's errors, for the user to act on
             raise DataError(
