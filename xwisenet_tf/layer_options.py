@@ -8,6 +8,7 @@ names.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 
 # The 3D convolutions of Table II (`layers.conv_variants`) and how they are computed.
@@ -53,6 +54,25 @@ def check_half_life(half_life, name: str = "half_life") -> float | None:
             f"mean. Received: {name}={half_life!r}"
         )
     return value
+
+
+def check_frames_per_step(frames_per_step, name: str = "frames_per_step") -> int:
+    """The frames a streaming step takes at once (`xwisenet_tf.streaming.build_step_model`):
+    a positive int, 1 for frame by frame.
+
+    Raises:
+        ValueError: anything but a positive int, named.
+    """
+    try:
+        value = None if isinstance(frames_per_step, bool) else operator.index(frames_per_step)
+    except TypeError:
+        value = None
+    if value is None or value < 1:
+        raise ValueError(
+            f"`{name}` must be a positive number of frames (1: frame by frame). "
+            f"Received: {name}={frames_per_step!r}"
+        )
+    return int(value)
 
 
 def ema_weight(half_life: float) -> float:

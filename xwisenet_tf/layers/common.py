@@ -12,7 +12,8 @@ Padding modes of the strided layers (`padding=` of the convolutions and the max 
   and width as `"same"`. The time axis is padded explicitly, the op runs `"valid"` in time and
   `"same"` in space.
 - `"stream"`: one step of a causal layer: no temporal padding (the `d - 1` past frames are the
-  layer's streaming state, concatenated before the new frame), height and width as `"same"`.
+  layer's streaming state, concatenated before the step's k >= 1 new frames, which give k
+  output frames), height and width as `"same"`.
 """
 
 from __future__ import annotations

@@ -181,12 +181,13 @@ class ConvBNStack(keras.layers.Layer):
                 self.norms[i].build(shape)
 
     def call(self, inputs, training=None):
-        """The stack on a clip; with `padding="stream"`, one step on one new frame.
+        """The stack on a clip; with `padding="stream"`, one step on the k new frames.
 
-        A streaming step takes `[frame, *states]` and returns `[output, *new_states]`: before
-        every convolution with a temporal extent d > 1 its state (its d - 1 previous input
-        frames, `stream_state_shapes`) is put in front of the new frame, and the last d - 1 of
-        those d frames are its new state.
+        A streaming step takes `[frames, *states]` (`frames`: `(batch, k, H, W, C)`, k >= 1) and
+        returns `[outputs, *new_states]` (k output frames): before every convolution with a
+        temporal extent d > 1 its state (its d - 1 previous input frames,
+        `stream_state_shapes`) is put in front of the k new frames, and the last d - 1 of those
+        d - 1 + k frames are its new state.
         """
         streaming = self.padding == "stream"
         x, states = (inputs[0], list(inputs[1:])) if streaming else (inputs, [])
@@ -195,7 +196,7 @@ class ConvBNStack(keras.layers.Layer):
         for i, conv in enumerate(self.convs):
             if streaming and conv.kernel_size[0] > 1:
                 x = ops.concatenate([states.pop(0), x], axis=1)
-                new_states.append(x[:, 1:])
+                new_states.append(x[:, x.shape[1] - (conv.kernel_size[0] - 1) :])
             x = conv(x)
             if self.fused:
                 continue  # bias and ReLU are inside the convolution
@@ -206,7 +207,8 @@ class ConvBNStack(keras.layers.Layer):
 
     def stream_state_shapes(self, input_shape) -> list[tuple]:
         """Shapes `(d - 1, H, W, C)` of the past frames each temporal convolution keeps when
-        the stack streams (one per convolution with d > 1), for a one-frame `input_shape`."""
+        the stack streams (one per convolution with d > 1), for the `input_shape` of a step's
+        new frames."""
         shapes, shape = [], tuple(input_shape)
         for conv in self.convs:
             if conv.kernel_size[0] > 1:
@@ -217,8 +219,9 @@ class ConvBNStack(keras.layers.Layer):
 
     @staticmethod
     def _with_past(conv, shape):
-        """A one-frame shape with the d - 1 past frames a streaming `conv` sees in front."""
-        return (shape[0], max(conv.kernel_size[0], 1), *shape[2:])
+        """The shape of a step's k new frames with the d - 1 past frames a streaming `conv`
+        sees in front: d - 1 + k frames."""
+        return (shape[0], shape[1] + conv.kernel_size[0] - 1, *shape[2:])
 
     def _relu(self, x, inner: bool):
         if not inner or self._inner_leak is None:

@@ -51,13 +51,14 @@ class FoldedMaxPool3D(keras.layers.Layer):
         require_static(input_shape[0] if self.padding == "stream" else input_shape, self.name)
 
     def call(self, inputs):
-        """Pools a clip; with `padding="stream"`, `[frame, state] -> [output, new_state]`, the
-        state being the `d - 1` frames before the new one (`stream_state_shapes`)."""
+        """Pools a clip; with `padding="stream"`, `[frames, state] -> [outputs, new_state]` for
+        a step of k >= 1 new frames, the state being the `d - 1` frames before them
+        (`stream_state_shapes`)."""
         if self.padding != "stream":
             return self._pool(inputs)
-        frame, state = inputs
-        window = ops.concatenate([state, frame], axis=1)
-        return [self._pool(window), window[:, 1:]]
+        frames, state = inputs
+        window = ops.concatenate([state, frames], axis=1)
+        return [self._pool(window), window[:, frames.shape[1] :]]
 
     def stream_state_shapes(self, input_shape) -> list[tuple]:
         """Shape `(d - 1, H, W, C)` of the past frames a streaming step keeps (none if d = 1)."""
@@ -84,7 +85,7 @@ class FoldedMaxPool3D(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         if self.padding == "stream":
             frame = input_shape[0]
-            window = (frame[0], self.pool_size[0], *frame[2:])
+            window = (frame[0], frame[1] + self.pool_size[0] - 1, *frame[2:])
             state = (frame[0], *self.stream_state_shapes(frame)[0])
             return [self._pooled_shape(window), state]
         return self._pooled_shape(input_shape)

@@ -4,6 +4,7 @@ seen (cumulative) or over the recent ones (an exponential moving average)."""
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 from xwisenet_tf.layer_options import FLOAT_SCOPE, check_half_life, ema_weight
@@ -23,11 +24,27 @@ class RunningMean(keras.layers.Layer):
     average in which a frame loses half its weight every h frames, so that the mean follows a
     change of action (`xwisenet_tf.streaming`) with the same state and one MAXIMUM more.
 
+    A step of k frames (`x` of shape `(batch, k, C)`: a step model's ``frames_per_step``,
+    `xwisenet_tf.streaming`) gives what k one-frame steps give. Frame j of the step
+    (j = 1..k) is frame `n_j = count + j` of the stream, which one frame at a time would be
+    taken in with the weight `a_j = max(1 / n_j, w)` (`1 / n_j` for the cumulative mean). Each
+    update `m <- m + a_j (x_j - m) = (1 - a_j) m + a_j x_j` scales what came before it by
+    `1 - a_j`, so after the k updates frame j weighs `b_j = a_j prod_{i = j+1..k} (1 - a_i)`,
+    the old mean `prod_{i = 1..k} (1 - a_i) = 1 - sum_j b_j` (every update keeps the weights
+    summing to 1), and
+
+        mean' = mean + sum_j b_j (x_j - mean),    count' = count + k.
+
+    For the cumulative mean the product telescopes, `prod_{i>j} (n_i - 1) / n_i = n_j / n_k`, so
+    every `b_j = 1 / (count + k)`: the mean over frames 1..count + k. Once `n_j > 1 / w`,
+    `b_j = w (1 - w)^(k - j)`: the exponential average's own weights. A step across the change
+    from one to the other computes the product as it stands (a k x k product, `REDUCE_PROD`).
+
     Args:
         half_life: `None` (or 0): the cumulative mean; else the half-life in frames.
 
-    Input shapes: `(batch, C)`, `(batch, C)`, `(batch, 1)`. Output shapes: `(batch, C)`,
-    `(batch, 1)`.
+    Input shapes: `(batch, C)` (one frame) or `(batch, k, C)` (k frames), `(batch, C)`,
+    `(batch, 1)`. Output shapes: `(batch, C)`, `(batch, 1)`.
     """
 
     def __init__(self, half_life: float | None = None, **kwargs):
@@ -39,11 +56,28 @@ class RunningMean(keras.layers.Layer):
         # In float in an int8 export (one vector per frame): an int8 count would stop at the
         # longest calibration clip, and with it the mean's 1 / count.
         with keras.name_scope(FLOAT_SCOPE):
+            if len(x.shape) == 3:
+                return self._absorb(x, mean, count)
             count = count + 1.0
             if self.half_life is None:
                 return [mean + (x - mean) / count, count]
             weight = ops.maximum(1.0 / count, ema_weight(self.half_life))
             return [mean + (x - mean) * weight, count]
+
+    def _absorb(self, x, mean, count):
+        """k frames `x` `(batch, k, C)` at once: the weights `b_j` of the class docstring."""
+        frames = x.shape[1]
+        deviations = x - ops.expand_dims(mean, 1)  # (batch, k, C)
+        new_count = count + float(frames)
+        if self.half_life is None:
+            return [mean + ops.sum(deviations, axis=1) / new_count, new_count]
+        seen = count + np.arange(1, frames + 1, dtype="float32")  # n_j, (batch, k)
+        taken = ops.maximum(1.0 / seen, ema_weight(self.half_life))  # a_j
+        # [j, i] = 1 - a_i for the frames i after j, 1 for the others.
+        later = np.triu(np.ones((frames, frames), "float32"), 1)
+        kept = 1.0 - ops.expand_dims(taken, 1) * later
+        weights = taken * ops.prod(kept, axis=2)  # b_j
+        return [mean + ops.sum(deviations * ops.expand_dims(weights, 2), axis=1), new_count]
 
     def compute_output_shape(self, input_shape):
         return [tuple(input_shape[1]), tuple(input_shape[2])]

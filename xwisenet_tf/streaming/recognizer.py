@@ -1,9 +1,10 @@
 """`StreamingRecognizer`: push one video frame, get the action probabilities so far.
 
 Runs the step model of a causal XwiseNet (`build_step_model`) with Keras or, from a
-``.tflite`` step export (`xwisenet_tf.streaming.tflite`), with LiteRT, keeping the state
-between calls. A frame of any size is cropped to its centre square and resized to the model's
-frame size, as evaluation crops a clip (sec. IV-C, scale 1), then normalised as in training.
+``.tflite`` step export (``export.py --stream``), with LiteRT, keeping the state between
+calls; a step model of k frames per step gets them from a buffer of the frames pushed. A frame
+of any size is cropped to its centre square and resized to the model's frame size, as
+evaluation crops a clip (sec. IV-C, scale 1), then normalised as in training.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 
 import numpy as np
 
+from xwisenet_tf.layer_options import check_frames_per_step
 from xwisenet_tf.streaming.step_model import FRAME, FRAMES_SEEN, PROBABILITIES
 
 # No normalisation: for a step runner built directly (`from_model` and `from_file` use the
@@ -30,6 +32,13 @@ class StreamingRecognizer:
     `FOLLOW_HALF_LIVES` * h frames (`xwisenet_tf.streaming.step_model`). `reset` starts a new
     stream.
 
+    With k = `frames_per_step` > 1 the step model takes k frames at once: `push` keeps the
+    frames until it has k, runs one step on them, and returns the newest probabilities there
+    are, as a live display wants them at once: those after the last frame of the last step
+    (`frames_seen` frames; up to k - 1 frames older than the frame just pushed, which waits
+    in the buffer, `frames_pending`), and `None` before the first step (the first k - 1
+    frames of a stream). No frame's probabilities are ever computed from a later frame.
+
     Build it with `from_model` (a causal Keras model), `from_file` (a ``.keras`` checkpoint of
     a causal model, or a ``.tflite`` step export) or directly from a step runner.
 
@@ -42,6 +51,8 @@ class StreamingRecognizer:
         mean_rgb, std_rgb: normalisation applied to 0-255 frames.
         half_life: the half-life (frames) the step runs with, `None` for the cumulative mean
             (a description: the step itself decides).
+        frames_per_step: k, the frames one call of ``step`` takes: its ``frame`` input is
+            ``(1, H, W, 3)`` for k = 1, ``(1, k, H, W, 3)`` above.
     """
 
     def __init__(
@@ -53,9 +64,11 @@ class StreamingRecognizer:
         mean_rgb=_DEFAULT_MEAN,
         std_rgb=_DEFAULT_STD,
         half_life: float | None = None,
+        frames_per_step: int = 1,
     ):
         self._step = step
         self.half_life = half_life
+        self.frames_per_step = check_frames_per_step(frames_per_step)
         self.state_shapes = dict(state_shapes)
         self.frame_shape = tuple(int(d) for d in frame_shape)
         self.class_names = list(class_names) if class_names is not None else None
@@ -65,14 +78,22 @@ class StreamingRecognizer:
         self.reset()
 
     @classmethod
-    def from_model(cls, model, class_names=None, mean_rgb=None, std_rgb=None, half_life=None):
+    def from_model(
+        cls,
+        model,
+        class_names=None,
+        mean_rgb=None,
+        std_rgb=None,
+        half_life=None,
+        frames_per_step: int = 1,
+    ):
         """A recognizer running the step model of the causal Keras clip `model`, over every
         frame (`half_life` None or 0) or an exponential average of half-life `half_life`
-        frames (`build_step_model`)."""
+        frames, `frames_per_step` frames per step (`build_step_model`)."""
         from xwisenet_tf.data.pipeline import MEAN_RGB, STD_RGB
         from xwisenet_tf.streaming.step_model import build_step_model
 
-        step = build_step_model(model, half_life)
+        step = build_step_model(model, half_life, frames_per_step)
         run = step.compiled()
         return cls(
             run,
@@ -82,6 +103,7 @@ class StreamingRecognizer:
             MEAN_RGB if mean_rgb is None else mean_rgb,
             STD_RGB if std_rgb is None else std_rgb,
             step.half_life,
+            step.frames_per_step,
         )
 
     @classmethod
@@ -90,6 +112,7 @@ class StreamingRecognizer:
         path: str | os.PathLike,
         num_threads: int | None = None,
         half_life: float | None = None,
+        frames_per_step: int | None = None,
     ):
         """A recognizer from a ``.keras`` causal checkpoint or a ``.tflite`` step export; class
         names and normalisation come from the model's metadata.
@@ -100,10 +123,14 @@ class StreamingRecognizer:
             half_life: The average's half-life in frames, 0 for the cumulative mean; `None`:
                 the model's own (a ``.tflite`` step export's, recorded in its metadata by
                 ``export.py --stream_half_life``; cumulative for a ``.keras``).
+            frames_per_step: The frames one step takes; `None`: the model's own (a
+                ``.tflite`` step export's, ``export.py --stream_frames_per_step``, the shape
+                of its ``frame`` input; 1 for a ``.keras``).
 
         Raises:
             TrainingError: no such file, a model that cannot stream, or a ``.tflite`` export
-                asked for another half-life than its own (a constant of its graph).
+                asked for another half-life or number of frames per step than its own
+                (constants of its graph).
         """
         from xwisenet_tf.data.pipeline import MEAN_RGB, STD_RGB
         from xwisenet_tf.layer_options import check_half_life
@@ -116,6 +143,8 @@ class StreamingRecognizer:
             raise TrainingError(f"{path}: model not found; expected a .keras or .tflite file")
         try:
             wanted = check_half_life(half_life)
+            if frames_per_step is not None:
+                check_frames_per_step(frames_per_step)
         except ValueError as e:
             raise TrainingError(str(e)) from e
         metadata = read_model_metadata(path)
@@ -129,13 +158,20 @@ class StreamingRecognizer:
             model = checkpoint.load_checkpoint(path)
             names = checkpoint.class_names(metadata, int(model.outputs[0].shape[-1]), path)
             try:
-                return cls.from_model(model, names, mean, std, wanted)
+                return cls.from_model(model, names, mean, std, wanted, frames_per_step or 1)
             except NotCausalError as e:
                 raise TrainingError(f"{path}: cannot stream: {e}") from e
         if extension == ".tflite":
             recognizer = cls._from_tflite(path, num_threads, metadata, mean, std)
             if half_life is not None:
                 _check_exported_half_life(path, recognizer.half_life, wanted)
+            if frames_per_step is not None and frames_per_step != recognizer.frames_per_step:
+                raise TrainingError(
+                    f"{path}: this step export takes {recognizer.frames_per_step} frame(s) per "
+                    f"step, a constant of its graph; asked for {frames_per_step}. Export it "
+                    "again with `python export.py --stream "
+                    f"--stream_frames_per_step={frames_per_step}`, or leave it unset"
+                )
             return recognizer
         raise TrainingError(
             f"{path}: unknown model format {extension!r}; expected .keras or .tflite"
@@ -166,29 +202,57 @@ class StreamingRecognizer:
         }
         num_classes = int(outputs[PROBABILITIES]["shape"][-1])
         names = checkpoint.class_names(metadata, num_classes, path)
-        frame_shape = tuple(int(d) for d in inputs[FRAME]["shape"][1:])
+        # (1, H, W, 3), or (1, k, H, W, 3) for k frames per step (`build_step_model`).
+        frame_input = tuple(int(d) for d in inputs[FRAME]["shape"][1:])
+        frames_per_step = frame_input[0] if len(frame_input) == 4 else 1
         half_life = (metadata.get("export") or {}).get("half_life")
         return cls(
-            lambda x: runner.run_signature(**x), shapes, frame_shape, names, mean, std, half_life
+            lambda x: runner.run_signature(**x),
+            shapes,
+            frame_input[-3:],
+            names,
+            mean,
+            std,
+            half_life,
+            frames_per_step,
         )
 
     @property
     def frames_seen(self) -> int:
+        """Frames the `probabilities` cover: those of every step run since the last `reset`."""
         return int(round(float(self._state[FRAMES_SEEN].reshape(-1)[0])))
+
+    @property
+    def frames_pending(self) -> int:
+        """Frames pushed since the last step, waiting for the next (always 0 for k = 1)."""
+        return len(self._pending)
 
     def reset(self) -> None:
         """Forgets every frame: the next `push` starts a new stream."""
         self._state = {
             name: np.zeros((1, *shape), np.float32) for name, shape in self.state_shapes.items()
         }
+        self._pending: list[np.ndarray] = []
         self.probabilities = None
 
-    def push(self, frame: np.ndarray) -> np.ndarray:
+    def push(self, frame: np.ndarray) -> np.ndarray | None:
         """Adds one RGB frame ``(H, W, 3)`` on the 0-255 scale (uint8 or float, any size);
-        returns the class probabilities over the frames pushed since the last `reset`."""
+        returns the class probabilities over the frames pushed since the last `reset`.
+
+        With k = `frames_per_step` > 1 a step runs on every k-th frame; the other pushes
+        return the probabilities of the last step (over its `frames_seen` frames), or `None`
+        before the first.
+        """
         frame = self._fit(np.asarray(frame))
         normalised = ((frame - self.mean) / self.std).astype(np.float32)
-        outputs = self._step({FRAME: normalised[None], **self._state})
+        if self.frames_per_step == 1:
+            frames = normalised[None]
+        else:
+            self._pending.append(normalised)
+            if len(self._pending) < self.frames_per_step:
+                return self.probabilities
+            frames, self._pending = np.stack(self._pending)[None], []
+        outputs = self._step({FRAME: frames, **self._state})
         self._state = {name: np.asarray(outputs[name]) for name in self.state_shapes}
         self.probabilities = np.asarray(outputs[PROBABILITIES], np.float64)[0]
         return self.probabilities

@@ -1,17 +1,23 @@
-"""From a causal clip model to its step model: one frame in, the probabilities so far out.
+"""From a causal clip model to its step model: new frames in, the probabilities so far out.
 
 A causal XwiseNet (`XwiseNetSpec.causal`, the `xwisenet-stream` preset) computes frame t from
-frames 1..t only. Its step model runs the same layers, with the same weights, on one frame:
+frames 1..t only. Its step model runs the same layers, with the same weights, on the k newest
+frames (``frames_per_step``, 1 by default):
 
 - every layer with a temporal kernel of d > 1 frames (stem conv, stem pool, the temporal
-  depthwise conv of every X-Conv) keeps its d - 1 previous input frames as state
-  (`padding="stream"`, `layers/common.py`);
+  depthwise conv of every X-Conv) keeps its d - 1 previous input frames as state, puts them in
+  front of the k new frames and computes k output frames (`padding="stream"`,
+  `layers/common.py`);
 - the global average pool over time becomes a running mean over the frames seen
-  (`layers.RunningMean`);
+  (`layers.RunningMean`, which takes in k frames per step as k one-frame steps would);
 - everything else (pointwise convs, BatchNorm, the SS blocks, whose context is one vector per
-  frame, eq. (3)) works on the one frame as it works on each frame of a clip.
+  frame, eq. (3)) works on the k frames as it works on the frames of a clip.
 
-After frame t the step model's probabilities are the clip model's on frames 1..t.
+After a step whose last frame is t, the step model's probabilities are the clip model's on
+frames 1..t. A step of k frames runs each of the model's ops once on k frames instead of k
+times on one: a LiteRT step pays every op's fixed cost (about a thousand small ops for
+`xwisenet-stream`) once per k frames, at the price of up to k - 1 frames of latency
+(`StreamingRecognizer` buffers the frames of a step).
 
 A live stream should rather follow a change of action: with a half-life h (`build_step_model`'s
 ``half_life``) the running mean becomes an exponential moving average of the per-frame
@@ -37,7 +43,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from xwisenet_tf.layer_options import check_half_life
+from xwisenet_tf.layer_options import check_frames_per_step, check_half_life
 from xwisenet_tf.layers.context_blocks import CBAMBlock, GCBlock, SEBlock, SSBlock
 from xwisenet_tf.layers.running_mean import RunningMean
 
@@ -59,23 +65,44 @@ class StepModel:
     """A step model and what its caller needs to run it.
 
     Attributes:
-        model: Keras model with dict inputs `{"frame": (H, W, 3), <state>: ...}` and dict
-            outputs `{"probabilities": (num_classes,), <state>: ...}`; every state is an input
-            and an output of the same name, the output to be fed back at the next frame.
+        model: Keras model with dict inputs `{"frame": (H, W, 3), <state>: ...}` (`frame`
+            `(k, H, W, 3)` with k = `frames_per_step` > 1) and dict outputs
+            `{"probabilities": (num_classes,), <state>: ...}`; every state is an input and an
+            output of the same name, the output to be fed back at the next step.
         state_shapes: per-sample shape of every state, by name, in the model's input order.
         frame_shape: `(height, width, channels)` of one frame.
         half_life: `None`: the probabilities are over every frame seen; else the half-life in
             frames of the exponential average over time (`RunningMean`).
+        frames_per_step: k, the frames one step takes; its probabilities are those after the
+            last of them.
     """
 
     model: keras.Model
     state_shapes: dict[str, tuple[int, ...]]
     frame_shape: tuple[int, int, int]
     half_life: float | None = None
+    frames_per_step: int = 1
 
     @property
     def state_names(self) -> list[str]:
         return list(self.state_shapes)
+
+    @property
+    def frame_input_shape(self) -> tuple[int, ...]:
+        """Per-sample shape of the ``frame`` input: `frame_shape`, with `frames_per_step` in
+        front when it is above 1."""
+        k = self.frames_per_step
+        return self.frame_shape if k == 1 else (k, *self.frame_shape)
+
+    def frame_input(self, frames: np.ndarray) -> np.ndarray:
+        """The ``frame`` input (batch 1) of the step on ``frames`` ``(k, H, W, 3)``."""
+        frames = np.asarray(frames, np.float32)
+        if frames.shape != (self.frames_per_step, *self.frame_shape):
+            raise ValueError(
+                f"a step takes {self.frames_per_step} frames {self.frame_shape}; received "
+                f"shape {frames.shape}"
+            )
+        return frames if self.frames_per_step == 1 else frames[None]
 
     def initial_state(self, batch_size: int = 1) -> dict[str, np.ndarray]:
         """The state before the first frame: zeros (the causal padding), no frame seen."""
@@ -89,7 +116,7 @@ class StepModel:
         every state) to a dict of numpy outputs."""
         import tensorflow as tf
 
-        shapes = {FRAME: self.frame_shape, **self.state_shapes}
+        shapes = {FRAME: self.frame_input_shape, **self.state_shapes}
         specs = {name: tf.TensorSpec((1, *shape), tf.float32) for name, shape in shapes.items()}
         model = self.model
         concrete = tf.function(lambda inputs: model(inputs, training=False)).get_concrete_function(
@@ -103,26 +130,32 @@ class StepModel:
         return run
 
     def stream(self, run, frames: np.ndarray):
-        """Feeds ``frames`` ``(T, H, W, 3)`` (normalised) one by one through ``run`` (`compiled`,
-        or a TFLite signature) from the initial state; yields ``(inputs, outputs)`` per frame."""
+        """Feeds ``frames`` ``(T, H, W, 3)`` (normalised) `frames_per_step` at a time through
+        ``run`` (`compiled`, or a TFLite signature) from the initial state; yields
+        ``(inputs, outputs)`` per step, the outputs after frames k, 2k, ... (the last
+        ``T mod k`` frames, too few for a step, are left out)."""
         state = self.initial_state(1)
-        for frame in frames:
-            inputs = {FRAME: np.asarray(frame, np.float32)[None], **state}
+        k = self.frames_per_step
+        for start in range(0, len(frames) - k + 1, k):
+            inputs = {FRAME: self.frame_input(frames[start : start + k]), **state}
             outputs = run(inputs)
             state = {name: outputs[name] for name in self.state_shapes}
             yield inputs, outputs
 
     def macs_per_frame(self) -> int:
-        """Multiply-accumulates of one step, batch 1 (`xwisenet_tf.layers.complexity`)."""
+        """Multiply-accumulates of one step per frame it takes, batch 1
+        (`xwisenet_tf.layers.complexity`)."""
         from xwisenet_tf.layers.complexity import count_macs
 
-        return count_macs(self.model)
+        return count_macs(self.model) // self.frames_per_step
 
 
-def build_step_model(clip_model: keras.Model, half_life: float | None = None) -> StepModel:
+def build_step_model(
+    clip_model: keras.Model, half_life: float | None = None, frames_per_step: int = 1
+) -> StepModel:
     """The step model of a causal clip model, with a copy of its weights.
 
-    The clip model's graph is run once on a one-frame symbolic input through Keras' functional
+    The clip model's graph is run once on a k-frame symbolic input through Keras' functional
     graph runner (`_run_through_graph`, what `keras.models.clone_model` uses), each layer
     replaced by its streaming form; the tests of `tests/streaming` pin the result.
 
@@ -132,26 +165,35 @@ def build_step_model(clip_model: keras.Model, half_life: float | None = None) ->
             began (the clip model's on frames 1..t); a number of frames h: an exponential
             moving average with half-life h, whose top label follows a change of action within
             `FOLLOW_HALF_LIVES` * h frames (the module's docstring).
+        frames_per_step: k, the frames one step takes: 1 (frame by frame, a ``frame`` input
+            `(H, W, 3)`) or more (a ``frame`` input `(k, H, W, 3)`, the probabilities after its
+            last frame). Each op runs once per k frames, which in LiteRT spreads its fixed
+            cost over k frames; a live stream waits up to k - 1 frames longer for them.
 
     Raises:
         NotCausalError: naming the first layer that looks at a future frame, strides in time
             or pools across the clip, and how to get a causal model instead.
-        ValueError: a negative `half_life`.
+        ValueError: a negative `half_life`, a `frames_per_step` below 1.
     """
     half_life = check_half_life(half_life)
+    frames_per_step = check_frames_per_step(frames_per_step)
     if not isinstance(clip_model, keras.Model) or not hasattr(clip_model, "_run_through_graph"):
         raise NotCausalError("a streaming model is built from a functional Keras model")
     _check_causal(clip_model)
     _, height, width, channels = clip_model.input_shape[1:]
-    frame = keras.Input(shape=(height, width, channels), name=FRAME)
+    if frames_per_step == 1:
+        frame = keras.Input(shape=(height, width, channels), name=FRAME)
+        clip = ops.expand_dims(frame, 1)  # one frame as a one-frame clip
+    else:
+        frame = keras.Input(shape=(frames_per_step, height, width, channels), name=FRAME)
+        clip = frame
     wiring = _StepWiring(half_life)
-    clip = ops.expand_dims(frame, 1)  # one frame as a one-frame clip
     probabilities = clip_model._run_through_graph(clip, operation_fn=wiring.step_operation)
     outputs = {PROBABILITIES: _only(probabilities), **wiring.new_states}
     inputs = {FRAME: frame, **wiring.states}
     model = keras.Model(inputs, outputs, name=f"{clip_model.name}_step")
     shapes = {name: tuple(x.shape[1:]) for name, x in wiring.states.items()}
-    return StepModel(model, shapes, (height, width, channels), half_life)
+    return StepModel(model, shapes, (height, width, channels), half_life, frames_per_step)
 
 
 def _only(outputs):
@@ -211,7 +253,10 @@ class _StepWiring:
 
     def _running_mean(self, layer):
         def call(x, **kwargs):
-            spatial = keras.layers.GlobalAveragePooling3D(name=layer.name)(x)  # one frame
+            if x.shape[1] == 1:
+                spatial = keras.layers.GlobalAveragePooling3D(name=layer.name)(x)  # one frame
+            else:
+                spatial = ops.mean(x, axis=(2, 3))  # (batch, k, C): one vector per frame
             channels = spatial.shape[-1]
             mean = keras.Input(shape=(channels,), name=FEATURE_MEAN)
             seen = keras.Input(shape=(1,), name=FRAMES_SEEN)
