@@ -214,7 +214,9 @@ def test_a_killed_pipeline_is_finished_by_a_rerun(tmp_path, monkeypatch):
     out, marker = tmp_path / "beam", tmp_path / "stalled"
     shards = assign_shards(folder.plan_folder(root), 1)
     stall = str(shards[-1].jobs[0].source)
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    # A killed worker leaves its temporary folder: in the test's own.
+    (tmp_path / "tmp").mkdir()
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TMPDIR=str(tmp_path / "tmp"))
     with open(tmp_path / "log", "w") as log:
         process = subprocess.Popen(
             [sys.executable, "-c", _STALLING_RUN, str(root), str(out), stall, str(marker)],
