@@ -74,6 +74,51 @@ def test_stream_export_with_a_half_life_records_it_for_predict(synthetic_data, t
     assert StreamingRecognizer.from_file(entry["path"]).half_life == 2.0
 
 
+def test_stream_export_of_several_frames_per_step_records_them(synthetic_data, tmp_path):
+    """``--stream_frames_per_step=4``: a ``frame`` input of 4 frames, the clip model's scores
+    after each clip's last frame, k in the file's name, metadata and report, a step's time
+    per frame; `StreamingRecognizer` takes the k of the file."""
+    from xwisenet_tf.streaming import StreamingRecognizer
+    from xwisenet_tf.training.errors import TrainingError
+    from xwisenet_tf.training.model_metadata import read_tflite_metadata
+
+    checkpoint = _checkpoint(tmp_path, synthetic_data, "xwisenet-stream")
+    report = export_model(
+        checkpoint=checkpoint,
+        output_dir=str(tmp_path / "out"),
+        stream=True,
+        stream_frames_per_step=4,
+        calibration_data=synthetic_data,
+        num_verify_clips=2,
+        latency_runs=3,
+        num_threads=2,
+    )
+    (name,) = report["last_run"]
+    assert name == "xwisenet-stream_stream_step4_float32.tflite"
+    entry = report["exports"][name]
+    assert entry["frames_per_step"] == 4 and entry["options"]["stream_frames_per_step"] == 4
+    check = entry["verification"]
+    assert check["max_abs_diff"] < 1e-4 and check["max_abs_diff_per_frame_vs_keras_step"] < 1e-4
+    latency = entry["latency"]
+    assert latency["frames_per_step"] == 4
+    assert latency["frame_median_ms"] == pytest.approx(latency["step_median_ms"] / 4, abs=1e-3)
+    assert read_tflite_metadata(entry["path"])["export"]["frames_per_step"] == 4
+    signature = TFLiteRunner(path=entry["path"]).interpreter.get_signature_runner()
+    assert tuple(signature.get_input_details()["frame"]["shape"]) == (1, 4, *CLIP[1:])
+    assert StreamingRecognizer.from_file(entry["path"]).frames_per_step == 4
+    with pytest.raises(TrainingError, match="takes 4 frame"):
+        StreamingRecognizer.from_file(entry["path"], frames_per_step=1)
+    with pytest.raises(ExportError, match="must divide the 8 frames"):
+        export_model(
+            checkpoint=checkpoint,
+            output_dir=str(tmp_path / "out3"),
+            stream=True,
+            stream_frames_per_step=3,
+            calibration_data=synthetic_data,
+            num_verify_clips=2,
+        )
+
+
 def test_stream_export_int8_runs_on_integer_kernels(synthetic_data, tmp_path):
     checkpoint = _checkpoint(tmp_path, synthetic_data, "xwisenet-stream")
     report = export_model(
@@ -112,6 +157,8 @@ def test_stream_export_refuses_a_model_that_is_not_causal(synthetic_data, tmp_pa
         ({"stream": True, "quantize": "int8", "int8_io": True}, "--int8_io applies to --tflite"),
         ({"stream": True, "stream_half_life": -4.0}, "Received: --stream_half_life=-4.0"),
         ({"tflite": True, "stream_half_life": 4.0}, "--stream_half_life applies to the step"),
+        ({"stream": True, "stream_frames_per_step": 0}, "Received: --stream_frames_per_step=0"),
+        ({"tflite": True, "stream_frames_per_step": 2}, "--stream_frames_per_step applies to"),
     ],
 )
 def test_stream_option_errors(options, match, tmp_path):

@@ -151,7 +151,7 @@ def _int8_vs_float32_latency(job: ExportJob, data: VerificationData, entry: dict
     """The int8 file of ``entry`` timed against the float32 TFLite model of the same Keras
     model (converted here, not written) in `INT8_LATENCY_ROUNDS` interleaved rounds of
     `INT8_LATENCY_CALLS` calls each, on the first verification clip (its first frame and the
-    initial state for a stream model)."""
+    initial state for a stream model: its first step)."""
     from xwisenet_tf.export.verify import interleaved_latency
     from xwisenet_tf.tflite_runner import TFLiteRunner
 
@@ -160,9 +160,12 @@ def _int8_vs_float32_latency(job: ExportJob, data: VerificationData, entry: dict
         from xwisenet_tf.export.stream import convert_step_model
         from xwisenet_tf.streaming import build_step_model
 
-        step = build_step_model(job.export, job.options.stream_half_life)
+        step = build_step_model(
+            job.export, job.options.stream_half_life, job.options.stream_frames_per_step
+        )
         float_content = convert_step_model(step)
-        inputs = {"frame": clip[:1], **step.initial_state(1)}
+        inputs = {"frame": step.frame_input(clip[: step.frames_per_step])}
+        inputs.update(step.initial_state(1))
 
         def caller(runner):
             return lambda: runner.run_signature(**inputs)

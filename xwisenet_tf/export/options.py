@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 
 from xwisenet_tf.export.errors import ExportError
-from xwisenet_tf.layer_options import check_half_life
+from xwisenet_tf.layer_options import check_frames_per_step, check_half_life
 from xwisenet_tf.settings import documented, setting
 
 QUANTIZATIONS = ("none", "fp16", "dynamic", "int8")
@@ -71,6 +71,18 @@ class ExportOptions:
         "within `FOLLOW_HALF_LIVES` half-lives (`xwisenet_tf.streaming.step_model`); 0 or "
         "``None``: the cumulative mean over every frame. A constant of the graph, recorded "
         "in the metadata (``export.half_life``) for ``predict.py --stream``.",
+    )
+    stream_frames_per_step: int = setting(
+        1,
+        "With --stream: frames per step (k); the step model takes k frames at once and gives "
+        "the probabilities after the last, so LiteRT pays each op's fixed cost once per k "
+        "frames, for up to k - 1 frames of latency. Recorded in the model's metadata.",
+        doc="With ``stream``: the frames k one step takes (`build_step_model`'s "
+        "``frames_per_step``): a ``frame`` input ``(1, k, H, W, 3)`` for k > 1, the "
+        "probabilities after its last frame; LiteRT pays each op's fixed cost once per k "
+        "frames, a live stream waits up to k - 1 frames longer. Must divide the clips' "
+        "frames (the verification streams whole clips). A constant of the graph, recorded in "
+        "the metadata (``export.frames_per_step``) for ``predict.py --stream``.",
     )
     quantize: str = setting(
         "none",
@@ -159,6 +171,14 @@ class ExportOptions:
             raise ExportError(str(e)) from e
         if half_life is not None and not self.stream:
             raise ExportError("--stream_half_life applies to the step model; add --stream")
+        try:
+            frames_per_step = check_frames_per_step(
+                self.stream_frames_per_step, "--stream_frames_per_step"
+            )
+        except ValueError as e:
+            raise ExportError(str(e)) from e
+        if frames_per_step > 1 and not self.stream:
+            raise ExportError("--stream_frames_per_step applies to the step model; add --stream")
         if self.stream and self.include_preprocessing:
             raise ExportError(
                 "--stream takes normalised float frames; drop --include_preprocessing"

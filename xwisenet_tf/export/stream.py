@@ -1,13 +1,15 @@
-"""The streaming step model as a TFLite file: one frame and the state in, the probabilities so
-far and the new state out (`xwisenet_tf.streaming`), verified and timed per frame.
+"""The streaming step model as a TFLite file: new frames and the state in, the probabilities
+so far and the new state out (`xwisenet_tf.streaming`), verified and timed per frame.
 
-Signature ``serving_default``: inputs ``frame`` (1, H, W, 3), float32, normalised as the clips
-are) and one input per state; outputs ``probabilities`` and, under the same names, the new
-states, which an app feeds back at the next frame (zeros before the first frame). Float or
+Signature ``serving_default``: inputs ``frame`` ((1, H, W, 3), or (1, k, H, W, 3) with
+``--stream_frames_per_step=k`` > 1; float32, normalised as the clips are) and one input per
+state; outputs ``probabilities`` (after the last frame of the step) and, under the same names,
+the new states, which an app feeds back at the next step (zeros before the first). Float or
 int8 inside (builtin ops only); the inputs and outputs stay float32 so that the state keeps its
 precision between calls. With ``--stream_half_life`` the average over time is exponential (a
 MAXIMUM, MUL and ADD on the same state), its half-life a constant of the graph recorded in the
-metadata (``export.half_life``, ``null`` for the cumulative mean).
+metadata (``export.half_life``, ``null`` for the cumulative mean); k is recorded as
+``export.frames_per_step``.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def convert_step_model(
     if quantization == "int8" and calibration_clips is None:
         raise ExportError("an int8 step model needs calibration clips")
     names = ["frame", *step.state_names]
-    shapes = [step.frame_shape, *step.state_shapes.values()]
+    shapes = [step.frame_input_shape, *step.state_shapes.values()]
     # One named argument per tensor: the signature's input names, which the int8 calibrator
     # and an app's signature runner call it with.
     specs = [tf.TensorSpec((1, *s), tf.float32, name=n) for n, s in zip(names, shapes, strict=True)]
@@ -112,12 +114,13 @@ def convert_step_model(
 
 
 def export_stream_tflite_file(job: ExportJob, data: VerificationData) -> tuple[str, dict]:
-    """``<name>_stream_<quantization>.tflite`` (``<name>_stream_halflife<h>_<quantization>``
-    with ``--stream_half_life``): the step model of the checkpoint (a causal model), compared
-    frame by frame with the Keras step model and, after the last frame of each verification
-    clip, with the Keras clip model (the cumulative mean) or the Keras step model (an
-    exponential average, which the clip model does not compute); latency per frame beside the
-    float clip model's latency divided by its frames, measured in the same run."""
+    """``<name>_stream_<quantization>.tflite`` (``_stream_step<k>_`` with
+    ``--stream_frames_per_step`` k > 1, ``_halflife<h>_`` with ``--stream_half_life``): the
+    step model of the checkpoint (a causal model), compared step by step with the Keras step
+    model and, after the last frame of each verification clip, with the Keras clip model (the
+    cumulative mean) or the Keras step model (an exponential average, which the clip model does
+    not compute); latency per frame (a step's divided by k) beside the float clip model's
+    latency divided by its frames, measured in the same run."""
     from xwisenet_tf.export.formats import FILE_TAGS, REFERENCE, model_metadata, write_tflite
     from xwisenet_tf.export.tflite import tflite_op_names
     from xwisenet_tf.export.verify import compare_outputs
@@ -127,11 +130,20 @@ def export_stream_tflite_file(job: ExportJob, data: VerificationData) -> tuple[s
 
     options = job.options  # validated: no --include_preprocessing, no --int8_io
     try:
-        step = build_step_model(job.export, options.stream_half_life)
+        step = build_step_model(
+            job.export, options.stream_half_life, options.stream_frames_per_step
+        )
     except NotCausalError as e:
         raise ExportError(f"--stream: {e}") from e
+    k, clip_frames = step.frames_per_step, int(np.shape(data.verify_inputs)[1])
+    if clip_frames % k:
+        raise ExportError(
+            f"--stream_frames_per_step={k} must divide the {clip_frames} frames of the "
+            "verification clips (--num_frames), which are streamed whole"
+        )
+    steps = "" if k == 1 else f"step{k}_"
     horizon = "" if step.half_life is None else f"halflife{step.half_life:g}_"
-    name = f"{job.base}_stream_{horizon}{FILE_TAGS[options.quantize]}.tflite"
+    name = f"{job.base}_stream_{steps}{horizon}{FILE_TAGS[options.quantize]}.tflite"
     path = os.path.join(options.output_dir, name)
     content = convert_step_model(step, options.quantize, data.calibration_inputs)
     export_info = {
@@ -141,8 +153,9 @@ def export_stream_tflite_file(job: ExportJob, data: VerificationData) -> tuple[s
         "frame_input": "frame",
         "states": {n: list(s) for n, s in step.state_shapes.items()},
         "half_life": step.half_life,
+        "frames_per_step": k,
         "usage": "feed each output state back as the input of the same name at the next "
-        "frame; zeros before the first frame",
+        "step; zeros before the first step",
     }
     metadata = model_metadata(job, {"export": export_info})
     content = add_tflite_metadata(content, metadata)
@@ -185,6 +198,7 @@ def export_stream_tflite_file(job: ExportJob, data: VerificationData) -> tuple[s
         "size_mb": round(len(content) / 2**20, 3),
         "states": export_info["states"],
         "half_life": step.half_life,
+        "frames_per_step": k,
         "macs_per_frame": int(step.macs_per_frame()),
         "ops": tflite_op_names(content),
         "delegate": runner.delegate,
@@ -200,8 +214,9 @@ def export_stream_tflite_file(job: ExportJob, data: VerificationData) -> tuple[s
 
 
 def _frame_latency(runner, step, job: ExportJob, clip: np.ndarray) -> dict:
-    """Median LiteRT time of one step (``runner``), and of the float clip model divided by its
-    frames, one after the other in this process, on the frames of ``clip``."""
+    """Median LiteRT time of one step (``runner``) per frame it takes, and of the float clip
+    model divided by its frames, one after the other in this process, on the frames of
+    ``clip``."""
     from ai_edge_litert import __version__ as litert_version
 
     from xwisenet_tf.export.tflite import convert_to_tflite
@@ -210,10 +225,11 @@ def _frame_latency(runner, step, job: ExportJob, clip: np.ndarray) -> dict:
 
     options = job.options
     clip = np.asarray(clip, np.float32)
-    inputs = {"frame": clip[:1], **step.initial_state(1)}
+    k = step.frames_per_step
+    inputs = {"frame": step.frame_input(clip[:k]), **step.initial_state(1)}
     signature = runner.interpreter.get_signature_runner()
     runs = max(options.latency_runs, 10)
-    frame = median_latency_ms(lambda: signature(**inputs), runs * 4, 5)
+    timed = median_latency_ms(lambda: signature(**inputs), runs * 4, 5)
     clip_runner = TFLiteRunner(convert_to_tflite(job.export), num_threads=options.num_threads)
     clip_runner.set_input(clip)
     whole = median_latency_ms(clip_runner.invoke, runs, 3)
@@ -221,8 +237,10 @@ def _frame_latency(runner, step, job: ExportJob, clip: np.ndarray) -> dict:
     return {
         "runtime": f"ai-edge-litert {litert_version}",
         "num_threads": options.num_threads,
-        "frame_median_ms": frame["median_ms"],
-        "frame_min_ms": frame["min_ms"],
+        "frames_per_step": k,
+        "step_median_ms": timed["median_ms"],
+        "frame_median_ms": round(timed["median_ms"] / k, 3),
+        "frame_min_ms": round(timed["min_ms"] / k, 3),
         "clip_float32_median_ms": whole["median_ms"],
         "clip_float32_per_frame_ms": round(whole["median_ms"] / frames, 3),
         "frames_per_clip": frames,
