@@ -77,7 +77,8 @@ def _leftovers(out: Path) -> list[str]:
 
 def test_without_beam_the_runner_fails_at_once_naming_the_install(tmp_path, monkeypatch, capfd):
     monkeypatch.setitem(sys.modules, "apache_beam", None)  # `import apache_beam` fails
-    monkeypatch.delitem(sys.modules, "xwisenet_tf.data.beam_prepare", raising=False)
+    for module in ("beam_prepare", "beam_files"):
+        monkeypatch.delitem(sys.modules, f"xwisenet_tf.data.{module}", raising=False)
     argv = [
         "--dataset=folder",
         f"--source={_folder_dataset(tmp_path / 'ds')}",
@@ -394,7 +395,7 @@ def test_kth_zips_planned_and_read_through_beam_file_systems(tmp_path, capfd):
     pytest.importorskip("apache_beam")
     import zipfile
 
-    from xwisenet_tf.data import beam_prepare, kth
+    from xwisenet_tf.data import beam_files, kth
     from xwisenet_tf.data.dataset_kinds import KINDS
 
     _fake_remote_file_system()
@@ -406,14 +407,14 @@ def test_kth_zips_planned_and_read_through_beam_file_systems(tmp_path, capfd):
     (root / "00sequences.txt").write_text(
         "person01_boxing_d1\t\tframes\t1-4, 5-8\nperson01_boxing_d2\t\tframes\t1-4\n"
     )
-    plan = beam_prepare.plan_dataset("kth", KINDS["kth"], f"xwfake://{root}", "out", {}, False)
+    plan = beam_files.plan_dataset("kth", KINDS["kth"], f"xwfake://{root}", "out", {}, False)
     local = kth.plan_kth(root)
     assert plan.source == f"xwfake://{root}" and plan.missing == local.missing
     assert [j.samples for j in plan.jobs] == [j.samples for j in local.jobs]
     (job,) = plan.jobs
     assert job.source.path == f"xwfake://{root}/boxing.zip"
     assert job.source.member == "boxing/person01_boxing_d1_uncomp.avi"
-    with beam_prepare.fetch_video(job.source, str(tmp_path)) as path:
+    with beam_files.fetch_video(job.source, str(tmp_path)) as path:
         assert Path(path).read_bytes() == video.read_bytes()
     assert not os.path.exists(path)
     # Options Beam refuses stop the command before anything is planned or written.

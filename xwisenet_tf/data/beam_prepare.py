@@ -16,12 +16,10 @@ and the launcher writes ``manifest.json`` from the shards' sidecars (`shards.bui
 So the records, the shard layout and the manifest are the local runner's for the same input,
 and either runner resumes a conversion the other one started (same ``.prepare_state.json``).
 
-Files go through `apache_beam.io.filesystems.FileSystems`: the source and the output may be
-local paths or on any file system Beam has (gs:// with ``apache-beam[gcp]``, s3:// with
-``apache-beam[aws]``...). A remote dataset is planned from a listing: its tree is mirrored in a
-local temporary folder (empty files; the text files, KTH's ``00sequences.txt`` or a CSV, copied;
-a KTH zip as the names of its members), the dataset's planner runs on the mirror and the plan's
-paths are mapped back. A worker copies a remote video to a local temporary file for FFmpeg.
+Files go through Beam's file systems (`beam_files`): the source and the output may be local
+paths or on any file system Beam has (gs://, s3://...); a remote dataset is planned from a
+listing of its files (`beam_files.plan_dataset`), and a worker copies a remote video to a local
+temporary file for FFmpeg.
 
 Guarantees (docs/scaling.md): a shard is written under a temporary name
 ``<shard>.<random>.tmp``, then its sidecar ``<shard>.json``, then it is renamed to its name, the
@@ -39,40 +37,42 @@ import contextlib
 import json
 import logging
 import os
-import posixpath
 import shutil
 import sys
 import tempfile
 import uuid
-import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, replace
+from dataclasses import asdict
 
+# First: it loads Apache Beam without the notice Beam's import logs.
+from xwisenet_tf.data.beam_files import (
+    committed_shards,
+    committed_sidecar,
+    copy_stream,
+    create_file,
+    delete_matching,
+    fetch_video,
+    is_remote,
+    join,
+    listing,
+    plan_dataset,
+    read_bytes,
+    write_bytes,
+    write_json,
+)
 
-class _DropBeamImportNotice(logging.Filter):
-    # apache_beam's import warns on the root logger when the optional BigQuery client is absent.
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "apitools not found" not in record.getMessage()
+# isort: split
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-
-_notice = _DropBeamImportNotice()
-logging.getLogger().addFilter(_notice)
-try:
-    import apache_beam as beam
-    from apache_beam.io.filesystem import CompressionTypes
-    from apache_beam.io.filesystems import FileSystems
-    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
-finally:
-    logging.getLogger().removeFilter(_notice)
-
-from xwisenet_tf.data.dataset_kinds import DatasetKind  # noqa: E402
-from xwisenet_tf.data.errors import DataError  # noqa: E402
-from xwisenet_tf.data.manifest import MANIFEST  # noqa: E402
-from xwisenet_tf.data.plan import Plan, Sample, Settings, VideoJob, VideoSource  # noqa: E402
-from xwisenet_tf.errors import one_line  # noqa: E402
-from xwisenet_tf.files import write_bytes  # noqa: E402
-from xwisenet_tf.quiet_start import filtered_stderr  # noqa: E402
+from xwisenet_tf.data.dataset_kinds import DatasetKind
+from xwisenet_tf.data.errors import DataError
+from xwisenet_tf.data.manifest import MANIFEST
+from xwisenet_tf.data.plan import Plan, Sample, Settings, VideoJob, VideoSource
+from xwisenet_tf.errors import one_line
+from xwisenet_tf.quiet_start import filtered_stderr
 
 # A Beam worker process loads TensorFlow here, when it unpickles ConvertShard: without its
 # start-up notices (the launcher loaded it already, quietly).
@@ -94,247 +94,8 @@ with contextlib.nullcontext() if "tensorflow" in sys.modules else filtered_stder
 
 PLAN_FILE = ".prepare_plan.jsonl"
 FAILED = "failed"  # the dead-letter output of ConvertShard
-# Datasets whose videos may be listed remotely (synthetic videos are generated here).
-REMOTE_DATASETS = ("kth", "folder", "csv")
-_TEXT_FILES = (".txt", ".csv")  # copied into a remote dataset's mirror; other files are empty
-_UNCOMPRESSED = CompressionTypes.UNCOMPRESSED
-_LISTING_THREADS = 16
 
 logger = logging.getLogger(__name__)
-
-
-# --- files through Beam's file systems ------------------------------------------------------
-
-
-def is_remote(path: str | os.PathLike) -> bool:
-    """Whether ``path`` names a file system by a scheme (``gs://``, ``s3://``...)."""
-    return FileSystems.get_scheme(os.fspath(path)) is not None
-
-
-def _join(base: str, name: str) -> str:
-    return FileSystems.join(base, name)
-
-
-def _read_bytes(path: str) -> bytes:
-    with FileSystems.open(path, compression_type=_UNCOMPRESSED) as f:
-        return f.read()
-
-
-def _write_bytes(path: str, content: bytes) -> None:
-    """Writes a whole file: under a temporary name, then renamed (a reader sees all or none)."""
-    if not is_remote(path):
-        write_bytes(path, content)
-        return
-    tmp = f"{path}.{uuid.uuid4().hex}.tmp"
-    with FileSystems.create(tmp, compression_type=_UNCOMPRESSED) as f:
-        f.write(content)
-    FileSystems.rename([tmp], [path])
-
-
-def _write_json(path: str, data) -> None:
-    # The bytes of `xwisenet_tf.files.write_json`, which the local runner writes.
-    _write_bytes(path, (json.dumps(data, indent=1) + "\n").encode("utf-8"))
-
-
-def _listing(folder: str, pattern: str = "*") -> dict[str, int]:
-    """The files ``folder/pattern`` (not below it): name -> size."""
-    matched = FileSystems.match([_join(folder, pattern)])[0].metadata_list
-    return {posixpath.basename(m.path.replace(os.sep, "/")): m.size_in_bytes for m in matched}
-
-
-def _committed(output: str, name: str, size: int | None) -> dict | None:
-    """The sidecar of a committed shard (the record file has the size it records), or None."""
-    if size is None:
-        return None
-    try:
-        meta = json.loads(_read_bytes(_join(output, name + ".json")))
-    except (OSError, ValueError):
-        return None
-    return meta if isinstance(meta, dict) and meta.get("size") == size else None
-
-
-def _committed_shards(output: str, shards: Sequence[Shard]) -> dict[str, dict]:
-    """Shard name -> sidecar, for the committed ones of ``shards``."""
-    files = _listing(output)
-    candidates = [s.name for s in shards if s.name in files and s.name + ".json" in files]
-    with ThreadPoolExecutor(_LISTING_THREADS) as pool:
-        metas = pool.map(lambda name: _committed(output, name, files[name]), candidates)
-        return {
-            name: meta for name, meta in zip(candidates, metas, strict=True) if meta is not None
-        }
-
-
-def _delete(folder: str, patterns: Sequence[str]) -> None:
-    paths = [
-        m.path
-        for r in FileSystems.match([_join(folder, p) for p in patterns])
-        for m in r.metadata_list
-    ]
-    if paths:
-        FileSystems.delete(paths)
-
-
-@contextlib.contextmanager
-def fetch_video(source: VideoSource, tmp_dir: str) -> Iterator[str]:
-    """`records.video_records`'s ``fetch``: a local path of ``source`` for FFmpeg; a remote
-    video (or zip member) is copied to a temporary file in ``tmp_dir`` first."""
-    if not is_remote(source.path):
-        with source.local_file(tmp_dir) as path:
-            yield path
-        return
-    suffix = posixpath.splitext(source.member or source.path)[1]
-    fd, tmp = tempfile.mkstemp(suffix=suffix, dir=tmp_dir)
-    try:
-        try:
-            with os.fdopen(fd, "wb") as dst:
-                with FileSystems.open(source.path, compression_type=_UNCOMPRESSED) as src:
-                    if source.member is None:
-                        shutil.copyfileobj(src, dst, 1 << 20)
-                    else:
-                        with zipfile.ZipFile(src) as archive, archive.open(source.member) as m:
-                            shutil.copyfileobj(m, dst, 1 << 20)
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
-            raise DataError(f"{source}: cannot read it through Beam's file systems ({e})") from e
-        yield tmp
-    finally:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-
-
-# --- the plan of a remote dataset -----------------------------------------------------------
-
-
-class _Mirror:
-    """Local copies of remote folders' listings, and the way back to the remote paths."""
-
-    def __init__(self, tmp: str):
-        self.tmp = tmp
-        self.roots: dict[str, str] = {}  # local folder -> remote folder
-
-    def tree(self, remote: str, zips: bool) -> str:
-        """Mirrors every file below the folder ``remote``; returns the local folder."""
-        remote = remote.rstrip("/")
-        local = os.path.join(self.tmp, str(len(self.roots)))
-        try:
-            listing = FileSystems.match([remote + "/**"])[0].metadata_list
-        except Exception as e:  # noqa: BLE001 - Beam's errors differ by file system
-            raise DataError(f"{remote}: cannot list it through Beam's file systems ({e})") from e
-        if not listing:
-            raise DataError(f"{remote}: no file found there; expected the dataset's folder")
-        os.makedirs(local)
-        self.roots[local] = remote
-        for meta in listing:
-            if not meta.path.startswith(remote + "/") or meta.path.endswith("/"):
-                continue
-            parts = [p for p in meta.path[len(remote) + 1 :].split("/") if p]
-            if not parts or any(p in (".", "..") for p in parts):
-                continue
-            target = os.path.join(local, *parts)
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            ext = os.path.splitext(target)[1].lower()
-            if ext in _TEXT_FILES:
-                content = _read_bytes(meta.path)
-            elif ext == ".zip" and zips:
-                content = _zip_of_names(meta.path)
-            else:
-                content = b""
-            with open(target, "wb") as f:
-                f.write(content)
-        return local
-
-    def file(self, remote: str) -> str:
-        """Copies the file ``remote``; returns its local path."""
-        local = os.path.join(self.tmp, str(len(self.roots)))
-        os.makedirs(local)
-        self.roots[local] = posixpath.dirname(remote)
-        target = os.path.join(local, posixpath.basename(remote))
-        try:
-            content = _read_bytes(remote)
-        except OSError as e:
-            raise DataError(f"{remote}: cannot read it through Beam's file systems ({e})") from e
-        with open(target, "wb") as f:
-            f.write(content)
-        return target
-
-    def remote(self, path: str) -> str:
-        """The remote path of a local one of the mirror (others unchanged)."""
-        for local, remote in self.roots.items():
-            if path == local:
-                return remote
-            if path.startswith(local + os.sep):
-                return remote + "/" + path[len(local) + 1 :].replace(os.sep, "/")
-        return path
-
-    def remote_text(self, text: str) -> str:
-        for local, remote in self.roots.items():
-            text = text.replace(local, remote)
-        return text
-
-    def remote_plan(self, plan: Plan) -> Plan:
-        jobs = [
-            VideoJob(replace(j.source, path=self.remote(j.source.path)), j.samples)
-            for j in plan.jobs
-        ]
-        info = {k: self.remote(v) if isinstance(v, str) else v for k, v in plan.info.items()}
-        return replace(plan, source=self.remote(plan.source), jobs=jobs, info=info)
-
-
-def _zip_of_names(remote: str) -> bytes:
-    """A zip holding the member names of the remote zip ``remote`` (empty members); an empty
-    file when it is not a zip (the planner then names it)."""
-    try:
-        with FileSystems.open(remote, compression_type=_UNCOMPRESSED) as f:
-            with zipfile.ZipFile(f) as archive:
-                names = archive.namelist()
-    except (OSError, zipfile.BadZipFile):
-        return b""
-    target = tempfile.SpooledTemporaryFile()
-    with zipfile.ZipFile(target, "w") as out:
-        for name in names:
-            out.writestr(name, b"")
-    target.seek(0)
-    return target.read()
-
-
-def plan_dataset(
-    dataset: str,
-    kind: DatasetKind,
-    source: str | os.PathLike | None,
-    output: str,
-    options: dict,
-    progress: bool,
-) -> Plan:
-    """The dataset's `Plan`, as its planner makes it; for a remote ``source`` (or CSV
-    ``video_root``) made on a local mirror of its listing (module docstring)."""
-    video_root = options.get("video_root")
-    remote_source = source is not None and is_remote(source)
-    remote_root = video_root is not None and is_remote(video_root)
-    if not (remote_source or remote_root):
-        return kind.plan(source, output, options, progress)
-    if dataset not in REMOTE_DATASETS:
-        raise DataError(
-            f"{source}: dataset '{dataset}' needs a local --source; videos on other file "
-            f"systems work for {', '.join(REMOTE_DATASETS)}"
-        )
-    options = dict(options)
-    with tempfile.TemporaryDirectory(prefix="xwisenet_listing_") as tmp:
-        mirror = _Mirror(tmp)
-        if remote_root:
-            options["video_root"] = mirror.tree(os.fspath(video_root), zips=False)
-        if dataset == "csv" and remote_source:
-            source = os.fspath(source)
-            if video_root is None:  # the videos are in the CSV's folder
-                folder = mirror.tree(posixpath.dirname(source), zips=False)
-                source = os.path.join(folder, posixpath.basename(source))
-            else:
-                source = mirror.file(source)
-        elif remote_source:
-            source = mirror.tree(os.fspath(source), zips=dataset == "kth")
-        try:
-            plan = kind.plan(source, output, options, progress)
-        except DataError as e:
-            raise DataError(mirror.remote_text(str(e))) from None
-        return mirror.remote_plan(plan)
 
 
 # --- the pipeline ---------------------------------------------------------------------------
@@ -367,25 +128,22 @@ def write_shard(output: str, shard: Shard, results: list, tmp_dir: str) -> dict:
     from xwisenet_tf.data import tfrecord
 
     metas, serialized, failures, warnings = gather_results(results)
-    path = _join(output, shard.name)
+    path = join(output, shard.name)
     tmp = f"{path}.{uuid.uuid4().hex}.tmp"
     if is_remote(path):
         fd, local = tempfile.mkstemp(suffix=".tfrecord", dir=tmp_dir)
         os.close(fd)
         try:
             size = tfrecord.write_records(local, serialized)
-            with (
-                open(local, "rb") as src,
-                FileSystems.create(tmp, compression_type=_UNCOMPRESSED) as dst,
-            ):
-                shutil.copyfileobj(src, dst, 1 << 20)
+            with open(local, "rb") as src, create_file(tmp) as dst:
+                copy_stream(src, dst)
         finally:
             with contextlib.suppress(OSError):
                 os.remove(local)
     else:
         size = tfrecord.write_records(tmp, serialized)
     meta = shard_meta(shard, size, metas, failures, warnings)
-    _write_json(path + ".json", meta)
+    write_json(path + ".json", meta)
     FileSystems.rename([tmp], [path])
     return meta
 
@@ -412,20 +170,21 @@ class ConvertShard(beam.DoFn):
     def teardown(self) -> None:
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
 
-    def _convert(self, job: VideoJob):
+    def _convert_video(self, job: VideoJob):
         return video_records(job, self.label_index, self.settings, self.tmp_dir, fetch_video)
 
     def process(self, line: str):
         shard = _shard_of_line(line)
-        path = _join(self.output, shard.name)
+        path = join(self.output, shard.name)
         matched = FileSystems.match([path])[0].metadata_list
-        meta = _committed(self.output, shard.name, matched[0].size_in_bytes if matched else None)
+        size = matched[0].size_in_bytes if matched else None
+        meta = committed_sidecar(self.output, shard.name, size)
         if meta is None:
             if self.threads > 1:
                 with ThreadPoolExecutor(self.threads) as pool:
-                    results = list(pool.map(self._convert, shard.jobs))
+                    results = list(pool.map(self._convert_video, shard.jobs))
             else:
-                results = [self._convert(job) for job in shard.jobs]
+                results = [self._convert_video(job) for job in shard.jobs]
             meta = write_shard(self.output, shard, results, self.tmp_dir)
             self.written.inc()
         for failure in meta["failed"]:
@@ -519,14 +278,16 @@ def convert_beam(
     FileSystems.set_options(options)
     shown = os.fspath(output)
     try:
-        return _convert(plan, shown, settings, options, num_workers or 1, progress, overwrite)
+        return _convert_checked(
+            plan, shown, settings, options, num_workers or 1, progress, overwrite
+        )
     except OSError as e:  # Beam's BeamIOError too: a bucket not found, a permission refused
         raise DataError(
             f"{shown}: cannot read or write it through Beam's file systems ({one_line(e)})"
         ) from e
 
 
-def _convert(
+def _convert_checked(
     plan: Plan,
     shown: str,
     settings: Settings,
@@ -540,11 +301,11 @@ def _convert(
     if not is_remote(output):
         os.makedirs(output, exist_ok=True)
     identity = fingerprint(plan, settings)
-    state_path = _join(output, STATE_FILE)
-    files = _listing(output)
+    state_path = join(output, STATE_FILE)
+    files = listing(output)
     if STATE_FILE in files:
         try:
-            previous = json.loads(_read_bytes(state_path)).get("fingerprint")
+            previous = json.loads(read_bytes(state_path)).get("fingerprint")
         except (OSError, ValueError, AttributeError):
             previous = None
         if previous != identity:
@@ -553,11 +314,11 @@ def _convert(
             _clear_output(output)
     elif overwrite:
         _clear_output(output)
-    _write_json(state_path, {"fingerprint": identity})
-    _delete(output, ["*.tmp"])
+    write_json(state_path, {"fingerprint": identity})
+    delete_matching(output, ["*.tmp", PLAN_FILE])  # a killed run's (the plan is made anew)
 
     shards = assign_shards(plan, settings.videos_per_shard)
-    done = _committed_shards(output, shards)
+    done = committed_shards(output, [s.name for s in shards])
     pending = [s for s in shards if s.name not in done]
     if pending:
         if done:
@@ -569,8 +330,8 @@ def _convert(
                 f"Converting {plan.dataset}: {videos} videos into {len(pending)} shards with "
                 f"Apache Beam ({runner})"
             )
-        plan_path = _join(output, PLAN_FILE)
-        _write_bytes(plan_path, "".join(_shard_line(s) + "\n" for s in pending).encode("utf-8"))
+        plan_path = join(output, PLAN_FILE)
+        write_bytes(plan_path, "".join(_shard_line(s) + "\n" for s in pending).encode("utf-8"))
         label_index = {name: i for i, name in enumerate(plan.classes)}
         try:
             run_pipeline(plan_path, output, label_index, settings, threads, options)
@@ -581,22 +342,24 @@ def _convert(
                 f"{shown}: the Beam pipeline failed ({one_line(e)[:2000]}); rerun the same "
                 "command to convert the shards still missing"
             ) from e
-        done.update(_committed_shards(output, pending))
+        done.update(committed_shards(output, [s.name for s in pending]))
         missing = [s.name for s in pending if s.name not in done]
         if missing:
             raise DataError(
                 f"{shown}: the Beam pipeline finished without writing {len(missing)} shards "
                 f"({', '.join(missing[:3])}...); rerun the same command to convert them"
             )
-        _delete(output, [PLAN_FILE])
+        delete_matching(output, [PLAN_FILE])
     manifest = build_manifest(plan, settings, shards, done)
-    _write_json(_join(output, MANIFEST), manifest)
+    write_json(join(output, MANIFEST), manifest)
     summarize(manifest, shown)
     return manifest
 
 
 def _clear_output(output: str) -> None:
-    _delete(output, ["*.tfrecord", "*.tfrecord.json", "*.tmp", MANIFEST, STATE_FILE, PLAN_FILE])
+    delete_matching(
+        output, ["*.tfrecord", "*.tfrecord.json", "*.tmp", MANIFEST, STATE_FILE, PLAN_FILE]
+    )
 
 
 def prepare_with_beam(
@@ -613,14 +376,14 @@ def prepare_with_beam(
     overwrite: bool = False,
 ) -> dict:
     """`convert.prepare_dataset` with ``runner="beam"``: `plan_dataset`, then `convert_beam`."""
-    options_ = pipeline_options(beam_options)
-    FileSystems.set_options(options_)
+    parsed_options = pipeline_options(beam_options)
+    FileSystems.set_options(parsed_options)
     plan = plan_dataset(dataset, kind, source, output, options, progress)
     return convert_beam(
         plan,
         output,
         settings,
-        beam_options=options_,
+        beam_options=parsed_options,
         num_workers=num_workers,
         progress=progress,
         overwrite=overwrite,
