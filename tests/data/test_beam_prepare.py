@@ -417,6 +417,10 @@ def test_kth_zips_planned_and_read_through_beam_file_systems(tmp_path, capfd):
     with beam_files.fetch_video(job.source, str(tmp_path)) as path:
         assert Path(path).read_bytes() == video.read_bytes()
     assert not os.path.exists(path)
+    # Workers cannot read videos a remote output's planner would make on this machine.
+    for dataset, source in (("kth", None), ("synthetic", str(root))):
+        with pytest.raises(DataError, match="remote --output needs a --source"):
+            beam_files.plan_dataset(dataset, KINDS[dataset], source, "xwfake://out", {}, False)
     # Options Beam refuses stop the command before anything is planned or written.
     argv = ["--dataset=kth", f"--source={root}", f"--output={tmp_path / 'out'}", "--runner=beam"]
     assert prepare_cli.main([*argv, "--beam_option=--runner=NoSuchRunner"]) == 2

@@ -291,8 +291,14 @@ def plan_dataset(
 
     Raises:
         DataError: the planner's (remote paths named), a remote source of a dataset not in
-            `REMOTE_DATASETS`, or a remote folder or file that cannot be listed or read.
+            `REMOTE_DATASETS`, a remote output without a source (or for synthetic videos), or a remote folder or file that cannot be listed or read.
     """
+    if is_remote(output) and (source is None or dataset == "synthetic"):
+        raise DataError(
+            f"{output}: a remote --output needs a --source the workers can read too; "
+            f"dataset '{dataset}' without one makes its videos on this machine first "
+            "(prepare to a local folder, or give --source)"
+        )
     video_root = options.get("video_root")
     remote_source = source is not None and is_remote(source)
     remote_root = video_root is not None and is_remote(video_root)
