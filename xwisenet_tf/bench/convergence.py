@@ -162,7 +162,9 @@ def run_variant(text: str, args, prepared: str, work_dir: str) -> dict:
     return {"variant": label, "spec": text, "settings": settings, "rows": probe.rows}
 
 
-_NOISE = {"data_dir", "model_dir", "verbose", "evaluate_test", "strategy", "cpu_devices"}
+_NOISE = {
+    "data_dir", "model_dir", "verbose", "evaluate_test", "strategy", "cpu_devices", "data_service"
+}  # fmt: skip
 
 
 def markdown(results: list[dict]) -> str:

@@ -16,6 +16,7 @@ import os
 
 import tensorflow as tf
 
+from xwisenet_tf.data import service
 from xwisenet_tf.data.clip_augment import (
     random_erase,
     random_grayscale,
@@ -189,6 +190,8 @@ def load(
     colour_jitter: float = 0.0,
     augment: ClipAugmentation | None = None,
     view: tuple[int, bool] = (0, False),
+    data_service: str | None = None,
+    data_service_job: str | None = None,
 ) -> tf.data.Dataset:
     """Batches of clips from a prepared directory, ready for ``model.fit`` / ``model.evaluate``.
 
@@ -228,6 +231,13 @@ def load(
         view: Evaluation: ``(position, flip)``, the crop position at scale 1 (an index of
             `POSITIONS`; 0, the centre, is the paper's) and a horizontal flip, for
             test-time augmentation (`xwisenet_tf.data.clip_choices.TEST_VIEWS`).
+        data_service: Training: the address of a tf.data service dispatcher
+            (``grpc://host:port``) whose workers make the batches (`xwisenet_tf.data.service`:
+            each pass over the records gives each video one clip, keyed by seed, pass and
+            record, so the clips differ from the local pipeline's draws; order is not
+            deterministic).
+        data_service_job: Training with ``data_service``: trainers naming the same job share
+            it (each batch goes to one of them).
 
     Returns:
         A dataset of ``(clips, labels)`` or ``(clips, labels, video_ids)``: clips float32
@@ -235,10 +245,13 @@ def load(
         ``(batch,)``.
 
     Raises:
-        DataError: missing/incomplete directory, unknown split, bad argument, or a shard that is
-            missing, truncated or not a TFRecord file (named in the message).
+        DataError: missing/incomplete directory, unknown split, bad argument, a shard that is
+            missing, truncated or not a TFRecord file (named in the message), or no dispatcher
+            at ``data_service``.
     """
     data_dir = os.fspath(data_dir)
+    if data_service is not None and not training:
+        raise DataError("data_service makes training clips only; evaluation runs locally")
     _check_args(num_frames, image_size, frame_stride, batch_size, shuffle_buffer)
     if crop not in TRAIN_CROPS:
         raise DataError(f"unknown crop {crop!r}; expected one of {list(TRAIN_CROPS)}")
@@ -265,7 +278,12 @@ def load(
     options.experimental_optimization.map_parallelization = True
     file_ds = tf.data.Dataset.from_tensor_slices(files)
 
-    if training:
+    if training and data_service is not None:
+        # Order is not deterministic through the service; the clips are (keyed seeds).
+        options.deterministic = deterministic = False
+        paths = [service.absolute(f) for f in files]
+        keyed = service.keyed_records(paths, seed, shuffle_buffer, None if repeat else 1)
+    elif training:
         file_ds = file_ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
         records = file_ds.interleave(
             tf.data.TFRecordDataset,
@@ -277,14 +295,19 @@ def load(
         if repeat:
             records = records.repeat()
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        keyed = tf.data.Dataset.zip(records, seeds)
+    if training:
         table = _video_index(entry) if with_video_id else None
-        ds = tf.data.Dataset.zip(records, seeds).map(
+        ds = keyed.map(
             _train_map(num_frames, image_size, frame_stride, table, crop, colour_jitter, augment),
             num_parallel_calls=autotune,
             deterministic=deterministic,
         )
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-        return ds.prefetch(autotune).with_options(options)
+        ds = ds.prefetch(autotune).with_options(options)
+        if data_service is not None:
+            ds = service.distribute(ds, data_service, data_service_job).prefetch(autotune)
+        return ds
 
     table = _video_index(entry)
     records = tf.data.TFRecordDataset(files, num_parallel_reads=None)

@@ -29,6 +29,7 @@ _NOT_IDENTITY = frozenset(
         "epochs",
         "strategy",
         "cpu_devices",
+        "data_service",
         "evaluate_test",
         "verbose",
     }

@@ -24,7 +24,7 @@ from xwisenet_tf.training.errors import TrainingError
 # test evaluation its result needs) or that fit no whole table (one checkpoint to fine-tune).
 PER_CONFIGURATION = ("model", "model_overrides", "model_dir", "evaluate_test", "init_checkpoint")
 # Fields that change how a run goes, not what it trains: options of `run` only.
-RUN_ONLY = ("strategy", "cpu_devices", "mixed_precision", "verbose")
+RUN_ONLY = ("strategy", "cpu_devices", "mixed_precision", "data_service", "verbose")
 # The runner's defaults, and their help, where they differ from train.py's.
 RUNNER_DEFAULTS: dict[str, tuple[Any, str]] = {
     "dataset": (

@@ -46,7 +46,7 @@ DATASET_DEFAULTS = {
 }
 # Fields a rerun may change without invalidating the saved training state.
 RESUMABLE_FIELDS = frozenset(
-    {"epochs", "strategy", "cpu_devices", "model_dir", "evaluate_test", "verbose"}
+    {"epochs", "strategy", "cpu_devices", "model_dir", "evaluate_test", "verbose", "data_service"}
 )
 # What a config.json written before a field existed was trained with: the paper's recipe.
 _LEGACY_VALUES = {"recipe": "paper", **RECIPES["paper"]}
@@ -217,6 +217,15 @@ class TrainConfig:
     strategy: str = setting("auto", f"{' | '.join(STRATEGIES)}.", choices=STRATEGIES, enum=False)
     cpu_devices: int | None = setting(None, "Split the CPU into N logical devices (testing).")
     mixed_precision: bool = setting(False, "Mixed float16 (GPU) / bfloat16 (CPU) training.")
+    data_service: str | None = setting(
+        None,
+        "Address of a tf.data service dispatcher (grpc://host:port, started with python -m "
+        "xwisenet_tf.data.service) whose workers read, decode and augment the training clips.",
+        doc="Address (``grpc://host:port``) of a tf.data service dispatcher whose workers make "
+        "the training batches (`xwisenet_tf.data.service`, mode ``distributed_epoch``: each "
+        "pass over the records gives each video one clip; docs/scaling.md). Validation and "
+        "test clips stay local.",
+    )
     dataset_options: dict[str, Any] = setting(
         help="KEY=VALUE option of the conversion (repeatable), e.g. split=schuldt (KTH subject "
         "split) or videos_per_class=80 (synthetic).",
@@ -299,6 +308,11 @@ class TrainConfig:
             raise TrainingError(
                 "freeze_backbone_epochs must be an integer >= 0; received "
                 f"{self.freeze_backbone_epochs!r}"
+            )
+        if self.data_service is not None and not _is_address(self.data_service):
+            raise TrainingError(
+                f"data_service must be a dispatcher address like grpc://host:5050; received "
+                f"{self.data_service!r}"
             )
         if self.init_from and self.init_checkpoint:
             raise TrainingError("init_from and init_checkpoint both start the run; give one")
@@ -391,6 +405,11 @@ class TrainConfig:
         if unknown:
             raise TrainingError(f"unknown configuration fields {unknown}; expected {sorted(names)}")
         return cls(**data)
+
+
+def _is_address(value) -> bool:
+    host, _, port = str(value).split("://", 1)[-1].rpartition(":")
+    return isinstance(value, str) and bool(host) and port.isdigit()
 
 
 def read_json(path: str | os.PathLike, what: str) -> dict:

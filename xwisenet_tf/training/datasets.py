@@ -196,6 +196,8 @@ def load_videos(
     crop: str = pipeline.DEFAULT_TRAIN_CROP,
     colour_jitter: float = 0.0,
     augment=None,
+    data_service: str | None = None,
+    data_service_job: str | None = None,
 ) -> tf.data.Dataset:
     """`xwisenet_tf.data.load` restricted to (or excluding) some videos of a split.
 
@@ -219,6 +221,9 @@ def load_videos(
         crop: Training crop (`xwisenet_tf.data.TRAIN_CROPS`); evaluation crops the centre.
         colour_jitter: Strength of the training clips' colour jitter (`data.jitter_colours`).
         augment: `xwisenet_tf.data.clip_choices.ClipAugmentation` of training clips.
+        data_service: Training: a tf.data service dispatcher making the clips
+            (`xwisenet_tf.data.load`); the filter runs here, on its batches.
+        data_service_job: Training: the service job to share (`xwisenet_tf.data.load`).
 
     Returns:
         A dataset of ``(clips, labels)``.
@@ -242,6 +247,8 @@ def load_videos(
             crop=crop,
             colour_jitter=colour_jitter,
             augment=augment,
+            data_service=data_service,
+            data_service_job=data_service_job,
         )
         ds = ds.unbatch().filter(lambda clip, label, index: tf.gather(mask, index))
         ds = ds.map(lambda clip, label, index: (clip, label))

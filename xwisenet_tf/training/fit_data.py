@@ -8,6 +8,9 @@ non-overlapping clip, centre crop) from the source `plan_validation` chose, or n
 
 from __future__ import annotations
 
+import hashlib
+import os
+
 import tensorflow as tf
 
 from xwisenet_tf import data
@@ -26,9 +29,17 @@ def _clip_format(config: TrainConfig) -> dict:
 
 
 def train_dataset(
-    config: TrainConfig, prepared: str, validation: ValidationPlan, seed: int
+    config: TrainConfig,
+    prepared: str,
+    validation: ValidationPlan,
+    seed: int,
+    service_job: str | None = None,
 ) -> tf.data.Dataset:
-    """Endless batches of augmented training clips; ``seed`` drives shuffling and augmentation."""
+    """Endless batches of augmented training clips; ``seed`` drives shuffling and augmentation.
+
+    With ``config.data_service`` a tf.data service makes the batches (`xwisenet_tf.data.load`'s
+    ``data_service``; trainers of one multi-machine run share the job ``service_job``);
+    mixup/CutMix and the holdout filter run here, on the trainer."""
     common = dict(
         _clip_format(config),
         seed=seed,
@@ -36,6 +47,8 @@ def train_dataset(
         crop=config.train_crop,
         colour_jitter=config.colour_jitter,
         augment=config.augmentation(),
+        data_service=config.data_service,
+        data_service_job=service_job,
     )
     if validation.holdout_ids:
         clips = load_videos(
@@ -61,10 +74,20 @@ def validation_dataset(
     return None
 
 
-def shard_by_data(dataset: tf.data.Dataset | None) -> tf.data.Dataset | None:
-    """``dataset`` sharded by element across workers (multi-machine training)."""
+def shard_by_data(dataset: tf.data.Dataset | None, shard: bool = True) -> tf.data.Dataset | None:
+    """``dataset`` sharded by element across workers (multi-machine training); with
+    ``shard=False`` not sharded at all (a tf.data service job the workers share already gives
+    each of them other batches: sharding would drop most)."""
     if dataset is None:
         return None
     options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    policy = tf.data.experimental.AutoShardPolicy
+    options.experimental_distribute.auto_shard_policy = policy.DATA if shard else policy.OFF
     return dataset.with_options(options)
+
+
+def service_job_name(model_dir: str, seed: int) -> str:
+    """The tf.data service job the workers of one multi-machine run share: the same on every
+    worker (same ``model_dir`` and seed), another for another run or resumption."""
+    digest = hashlib.sha256(os.path.abspath(model_dir).encode()).hexdigest()[:12]
+    return f"xwisenet-train-{digest}-{seed}"

@@ -48,7 +48,12 @@ from xwisenet_tf.training.datasets import run_validation
 from xwisenet_tf.training.errors import TrainingError
 from xwisenet_tf.training.final_evaluation import final_test_evaluation
 from xwisenet_tf.training.fit_callbacks import fit_callbacks
-from xwisenet_tf.training.fit_data import shard_by_data, train_dataset, validation_dataset
+from xwisenet_tf.training.fit_data import (
+    service_job_name,
+    shard_by_data,
+    train_dataset,
+    validation_dataset,
+)
 from xwisenet_tf.training.model_build import build_model, dtype_policy
 from xwisenet_tf.training.model_dir import check_previous_run, config_dict, run_directories
 from xwisenet_tf.training.optimizer import compile_recipe
@@ -200,10 +205,12 @@ def train(config: TrainConfig, callbacks: list | None = None) -> TrainResult:
 
         # A resumed run continues with fresh shuffling/augmentation randomness.
         seed = config.seed + 1000 * initial_epoch
-        train_ds = train_dataset(config, prepared, validation, seed)
+        job = service_job_name(model_dir, seed) if task.num_workers > 1 else None
+        train_ds = train_dataset(config, prepared, validation, seed, job)
         val_ds = validation_dataset(config, prepared, validation)
         if task.num_workers > 1:
-            train_ds, val_ds = (shard_by_data(d) for d in (train_ds, val_ds))
+            train_ds = shard_by_data(train_ds, shard=config.data_service is None)
+            val_ds = shard_by_data(val_ds)
         verbose = (
             config.verbose if config.verbose is not None else (1 if sys.stdout.isatty() else 2)
         )

@@ -178,6 +178,11 @@ def print_header(
         f"global batch {config.batch_size}, {resolved['steps_per_epoch']} steps per epoch, "
         f"{config.epochs} epochs",
         f"Validation: {validation.note}",
+        *(
+            [f"Training clips made by the tf.data service at {config.data_service}"]
+            if config.data_service
+            else []
+        ),
         f"Model dir {model_dir}   (TensorBoard: tensorboard --logdir {os.path.join(model_dir, 'logs')})",
     ]
     if state:
