@@ -23,9 +23,10 @@ import os
 import time
 
 
-def recipe_dataset(data_dir: str, args, recipe: str | None = None):
+def recipe_dataset(data_dir: str, args, recipe: str | None = None, data_service: str | None = None):
     """The training clips `xwisenet_tf.training.train` reads with a recipe's augmentation
-    (``None``: the paper's sampling and crop)."""
+    (``None``: the paper's sampling and crop), made here or by the tf.data service at
+    ``data_service`` (`xwisenet_tf.bench.data_service`)."""
     from xwisenet_tf.data import load, read_manifest
     from xwisenet_tf.data.clip_augment import mix_batches
     from xwisenet_tf.data.clip_choices import ClipAugmentation
@@ -41,6 +42,7 @@ def recipe_dataset(data_dir: str, args, recipe: str | None = None):
         image_size=args.image_size,
         seed=0,
         repeat=True,
+        data_service=data_service,
         **(
             dict(
                 frame_stride=values["frame_stride"],
