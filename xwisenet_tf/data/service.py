@@ -7,15 +7,15 @@ clips; the trainer receives batches.
 
 `xwisenet_tf.data.load` with ``data_service=`` builds the training graph on `keyed_records` and
 hands everything up to the batches to the service (`distribute`, mode ``distributed_epoch``).
-The dispatcher gives each worker one file of one pass at a time, so each pass over the records
-yields each video once across all workers, and each clip's random choices are keyed by (seed,
+The dispatcher hands out the files of each pass one by one to the workers that ask (a worker
+reads two at a time), so each pass over the records yields each video once across all workers, and each clip's random choices are keyed by (seed,
 pass, file, record), not by the order the records arrive in: the clips of a pass are the same
 with one worker or ten, run after run; their order is not (docs/scaling.md).
 
 The graph the workers run is serialized without Python, so a worker needs TensorFlow of the
 trainer's version, not this package; it reads the shards at the paths the trainer gives (made
-absolute): the prepared directory must be at that path on every worker (a shared file system,
-or ``gs://``).
+absolute): the prepared directory must be at that path on every worker (a shared or mounted
+file system).
 """
 
 from __future__ import annotations
