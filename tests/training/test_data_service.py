@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import socket
 import subprocess
 import textwrap
 
@@ -100,11 +101,18 @@ def test_training_through_the_service_sees_the_local_pipelines_distinct_clips(
     assert _distinct_per_epoch(seen) == _distinct_per_epoch(local_digests)
 
 
-def test_data_service_must_be_an_address():
+def test_data_service_must_be_an_address_where_a_dispatcher_answers(synthetic_data_dir, tmp_path):
     with pytest.raises(TrainingError, match="data_service must be a dispatcher address"):
         TrainConfig(data_service="localhost").validate()
     TrainConfig(data_service="grpc://host0:5050").validate()
     TrainConfig(data_service="host0:5050").validate()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once closed
+    config = _config(synthetic_data_dir, tmp_path / "run", data_service=f"127.0.0.1:{port}")
+    with pytest.raises(data.DataError, match="no tf.data service dispatcher answers"):
+        train(config)
+    assert not (tmp_path / "run").exists()  # refused before anything is written
 
 
 MIRRORED_SCRIPT = textwrap.dedent(

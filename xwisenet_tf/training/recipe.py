@@ -41,6 +41,7 @@ import keras
 
 from xwisenet_tf import data
 from xwisenet_tf.data.cache import prepare_data
+from xwisenet_tf.data.service import check_reachable
 from xwisenet_tf.files import write_json
 from xwisenet_tf.training import callbacks as cb
 from xwisenet_tf.training.config import CONFIG_FILE, TrainConfig
@@ -139,6 +140,8 @@ def train(config: TrainConfig, callbacks: list | None = None) -> TrainResult:
     """
     auto_recipe = config.recipe == AUTO_RECIPE
     given = config.validate()
+    if config.data_service:  # before anything is written: a dispatcher that is not there
+        check_reachable(config.data_service)
     config = given.resolved()
     task = read_tf_config()
     strategy = make_strategy(config.strategy, config.cpu_devices)
