@@ -38,6 +38,10 @@ frame shows the probabilities after it (`xwisenet_tf.prediction.stream`). The pr
 over every frame since the start, or with ``--stream_half_life=H`` over an exponential average
 of half-life H frames, whose top label follows a change of action within 2 H frames (a
 ``.tflite`` step export averages as it was exported, ``export.py --stream_half_life``).
+``--stream_frames_per_step=K`` runs one step per K frames (cheaper per frame in LiteRT): each
+frame shows the newest probabilities there are, those after the last step, up to K - 1 frames
+old, and none before the first step (a ``.tflite`` step export takes the K it was exported
+with, ``export.py --stream_frames_per_step``).
 """
 
 from __future__ import annotations
@@ -106,6 +110,13 @@ flags.DEFINE_float(
     "a change of action within 2 half-lives (0: the cumulative mean over every frame so far). "
     "Default: the model's own (a .tflite step export's as exported, else cumulative).",
 )
+flags.DEFINE_integer(
+    "stream_frames_per_step",
+    None,
+    "--stream: run the step model on this many frames at once (cheaper per frame); each frame "
+    "shows the probabilities after the last step, up to K - 1 frames old. Default: the "
+    "model's own (a .tflite step export's as exported, else 1).",
+)
 
 
 def main(argv: list[str]) -> int:
@@ -117,6 +128,7 @@ def main(argv: list[str]) -> int:
         from xwisenet_tf.files import write_json
         from xwisenet_tf.prediction.clip_timeline import parse_fps
         from xwisenet_tf.prediction.inputs import (
+            check_stream_frames_per_step,
             check_stream_half_life,
             find_sources,
             resolve_model,
@@ -133,6 +145,7 @@ def main(argv: list[str]) -> int:
         inputs = find_sources(inputs, video_outputs, cameras=FLAGS.stream)
         fps = parse_fps(FLAGS.fps)
         half_life = check_stream_half_life(FLAGS.stream_half_life, FLAGS.stream)
+        frames_per_step = check_stream_frames_per_step(FLAGS.stream_frames_per_step, FLAGS.stream)
         from xwisenet_tf.prediction.predictor import format_prediction, predict
 
         if FLAGS.stream:
@@ -147,6 +160,7 @@ def main(argv: list[str]) -> int:
                 max_frames=FLAGS.max_frames,
                 annotate=video_outputs,
                 half_life=half_life,
+                frames_per_step=frames_per_step,
             )
             format_result = format_stream
         else:

@@ -105,11 +105,46 @@ def test_stream_with_a_half_life_weighs_the_recent_frames(causal_checkpoint, vid
     assert "half-life 2 frames" in format_stream({**rows, "top_k": [], "video": video})
 
 
+def test_stream_with_several_frames_per_step_shows_the_last_steps(
+    causal_checkpoint, video, tmp_path
+):
+    """``--stream_frames_per_step=4``: a frame shows what a live viewer sees after it, the
+    probabilities after the last step (those of the one-frame stream at that step's last
+    frame), none before the first step; the JSON and the summary line say so."""
+    single = StreamPredictor(causal_checkpoint).stream_video(video, pace="fast")["probabilities"]
+    rows = StreamPredictor(causal_checkpoint, frames_per_step=4).stream_video(video, pace="fast")
+    assert rows["frames_per_step"] == 4 and rows["frames_seen"] == 20 == rows["num_frames"]
+    got = rows["probabilities"]
+    assert np.isnan(got[:3]).all()
+    for t in range(3, 20):
+        np.testing.assert_allclose(got[t], single[t - (t + 1) % 4], atol=1e-5)
+    predictions = tmp_path / "stream.json"
+    done = run_cli(
+        "predict.py",
+        f"--checkpoint={causal_checkpoint}",
+        f"--input={video}",
+        "--stream",
+        "--pace=fast",
+        "--stream_frames_per_step=4",
+        f"--output={predictions}",
+    )
+    assert done.returncode == 0, done.stderr
+    (result,) = json.loads(predictions.read_text())["predictions"]
+    assert [f["label"] for f in result["frames"][:3]] == [None] * 3
+    assert [f["probability"] for f in result["frames"][3:]] == pytest.approx(
+        got[3:].max(-1).tolist(), abs=1e-6
+    )
+    assert result["frames_per_step"] == 4 and result["step_ms"] > 0
+    assert "after 20 of 20 frames" in done.stdout and "4 per step" in done.stdout
+
+
 @pytest.mark.parametrize(
     "flags,match",
     [
         (["--stream", "--stream_half_life=-3"], "Received: --stream_half_life=-3.0"),
         (["--stream_half_life=3"], "--stream_half_life applies to --stream"),
+        (["--stream", "--stream_frames_per_step=0"], "Received: --stream_frames_per_step=0"),
+        (["--stream_frames_per_step=2"], "--stream_frames_per_step applies to --stream"),
     ],
 )
 def test_a_bad_half_life_is_refused_before_tensorflow(causal_checkpoint, video, flags, match):

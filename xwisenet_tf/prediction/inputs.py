@@ -1,7 +1,8 @@
 """What ``predict.py`` reads and writes, checked before TensorFlow loads: its model
 (`resolve_model`), the videos and cameras of its inputs (`find_sources`, `find_videos`,
 `is_camera`), its outputs by kind (`split_outputs`: predictions as JSON, annotated videos) and
-the stream's half-life (`check_stream_half_life`)."""
+the stream's half-life and frames per step (`check_stream_half_life`,
+`check_stream_frames_per_step`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import os
 from collections.abc import Iterable, Sequence
 
 from xwisenet_tf.data.decode import VIDEO_EXTENSIONS
-from xwisenet_tf.layer_options import check_half_life
+from xwisenet_tf.layer_options import check_frames_per_step, check_half_life
 from xwisenet_tf.prediction.annotate import VIDEO_OUTPUT_EXTENSIONS
 from xwisenet_tf.training.errors import TrainingError
 
@@ -143,6 +144,24 @@ def split_outputs(outputs: Iterable[str | os.PathLike]) -> tuple[list[str], list
                 f"({', '.join(VIDEO_OUTPUT_EXTENSIONS)}) for the annotated video"
             )
     return json_paths, video_paths
+
+
+def check_stream_frames_per_step(frames_per_step: int | None, stream: bool) -> int | None:
+    """``predict.py --stream_frames_per_step``: ``None`` (the model's own) or a positive number
+    of frames per step, with ``--stream``.
+
+    Raises:
+        TrainingError: a value below 1, or the flag without ``--stream``.
+    """
+    if frames_per_step is None:
+        return None
+    try:
+        check_frames_per_step(frames_per_step, "--stream_frames_per_step")
+    except ValueError as e:
+        raise TrainingError(str(e)) from e
+    if not stream:
+        raise TrainingError("--stream_frames_per_step applies to --stream (frame by frame)")
+    return frames_per_step
 
 
 def check_stream_half_life(half_life: float | None, stream: bool) -> float | None:

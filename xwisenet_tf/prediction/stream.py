@@ -8,7 +8,9 @@ frame t the probabilities are those of the causal model on frames 1..t. A camera
 to it as they come (no JPEG round trip), until the stream ends, ``max_frames`` or Ctrl-C.
 With a half-life h (``--stream_half_life``) the probabilities are those of an exponential
 average of the per-frame features instead, and follow a change of action within 2 h frames
-(`xwisenet_tf.streaming.step_model`).
+(`xwisenet_tf.streaming.step_model`). With k frames per step (``--stream_frames_per_step``)
+a frame gets what a live viewer would see after it: the probabilities after the last step, up
+to k - 1 frames old, and none before the first step (`StreamingRecognizer.push`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class StreamPredictor:
         num_threads: TFLite interpreter threads.
         half_life: The average's half-life in frames, 0 for the cumulative mean, `None` for
             the model's own (`StreamingRecognizer.from_file`).
+        frames_per_step: The frames one step takes, `None` for the model's own.
     """
 
     def __init__(
@@ -46,13 +49,16 @@ class StreamPredictor:
         path: str | os.PathLike,
         num_threads: int | None = None,
         half_life: float | None = None,
+        frames_per_step: int | None = None,
     ):
         from xwisenet_tf.streaming import StreamingRecognizer
         from xwisenet_tf.training.metadata import trained_fps
         from xwisenet_tf.training.model_metadata import read_model_metadata
 
         self.path = os.fspath(path)
-        self.recognizer = StreamingRecognizer.from_file(self.path, num_threads, half_life)
+        self.recognizer = StreamingRecognizer.from_file(
+            self.path, num_threads, half_life, frames_per_step
+        )
         metadata = read_model_metadata(self.path)
         meta = metadata.get("input") or {}
         self.short_side = meta.get("short_side")
@@ -80,8 +86,11 @@ class StreamPredictor:
 
         Returns:
             ``{"video", "fps", "fps_from", "source_fps", "num_frames", "probabilities":
-            (num_frames, num_classes) array, "step_ms": median time of one step, "half_life":
-            the average's half-life in frames, None for the cumulative mean}``.
+            (num_frames, num_classes) array (a row of NaN for a frame before the first step,
+            with more than one frame per step), "step_ms": median time of one step (None if
+            none ran), "half_life": the average's half-life in frames, None for the cumulative
+            mean, "frames_per_step", "frames_seen": the frames the last probabilities
+            cover}``.
 
         Raises:
             DataError: the file is missing or cannot be decoded.
@@ -108,9 +117,7 @@ class StreamPredictor:
             if pace == "real":
                 time.sleep(max(0.0, start + index / rate - time.perf_counter()))
             frame = eval_clip([stored.jpeg], 1, self.image_size)[0]
-            began = time.perf_counter()
-            rows.append(self.recognizer.push(frame))
-            step_times.append(time.perf_counter() - began)
+            rows.append(self._push(frame, step_times))
             if on_frame is not None:
                 on_frame(index, index / rate, rows[-1])
         if not rows:
@@ -120,10 +127,27 @@ class StreamPredictor:
             "fps": rate,
             "fps_from": fps_from,
             "source_fps": info.fps,
+            **self._result(rows, step_times),
+        }
+
+    def _push(self, frame: np.ndarray, step_times: list[float]) -> np.ndarray | None:
+        """`StreamingRecognizer.push`, timed when it ran a step."""
+        began = time.perf_counter()
+        probabilities = self.recognizer.push(frame)
+        if not self.recognizer.frames_pending:  # a step ran
+            step_times.append(time.perf_counter() - began)
+        return probabilities
+
+    def _result(self, rows: list, step_times: list[float]) -> dict[str, Any]:
+        """What `stream_video` and `stream_camera` return about the frames and the steps."""
+        empty = np.full(len(self.class_names), np.nan)
+        return {
             "num_frames": len(rows),
-            "probabilities": np.stack(rows),
-            "step_ms": round(float(np.median(step_times)) * 1000.0, 3),
+            "probabilities": np.stack([empty if row is None else row for row in rows]),
+            "step_ms": (round(float(np.median(step_times)) * 1000.0, 3) if step_times else None),
             "half_life": self.recognizer.half_life,
+            "frames_per_step": self.recognizer.frames_per_step,
+            "frames_seen": self.recognizer.frames_seen,
         }
 
     def stream_camera(
@@ -150,9 +174,7 @@ class StreamPredictor:
         rate = None
         try:
             for index, (frame, seconds, rate) in enumerate(camera_frames(device)):
-                began = time.perf_counter()
-                rows.append(self.recognizer.push(frame))
-                step_times.append(time.perf_counter() - began)
+                rows.append(self._push(frame, step_times))
                 if on_frame is not None:
                     on_frame(index, seconds, rows[-1], frame=frame, rate=rate)
                 if max_frames and index + 1 >= max_frames:
@@ -166,10 +188,7 @@ class StreamPredictor:
             "fps": rate,
             "fps_from": "camera",
             "source_fps": rate,
-            "num_frames": len(rows),
-            "probabilities": np.stack(rows),
-            "step_ms": round(float(np.median(step_times)) * 1000.0, 3),
-            "half_life": self.recognizer.half_life,
+            **self._result(rows, step_times),
         }
 
     def top(self, probabilities: np.ndarray, k: int) -> list[dict[str, Any]]:
@@ -225,7 +244,8 @@ def _check_pace(pace: str) -> None:
 
 class LiveLine:
     """The live label line of ``--stream``: rewritten in place on a terminal, else printed
-    when the top label changes (and for the last frame)."""
+    when the top label changes (and for the last frame); nothing for a frame without
+    probabilities (before the first step of several frames)."""
 
     def __init__(self, class_names: Sequence[str], top_k: int = 3, stream=None):
         self.class_names = list(class_names)
@@ -235,7 +255,9 @@ class LiveLine:
         self._last_label = None
         self._pending = None
 
-    def __call__(self, index: int, seconds: float, probabilities: np.ndarray, **_) -> None:
+    def __call__(self, index: int, seconds: float, probabilities: np.ndarray | None, **_):
+        if probabilities is None:
+            return
         order = np.argsort(-probabilities, kind="stable")[: self.top_k]
         text = f"{seconds:7.2f} s  frame {index:>5}  " + "  ".join(
             f"{self.class_names[i]} {probabilities[i]:.2f}" for i in order
@@ -269,10 +291,11 @@ def predict_stream(
     annotate: Sequence[str | os.PathLike] = (),
     live=None,
     half_life: float | None = None,
+    frames_per_step: int | None = None,
 ) -> tuple[list[dict], list[str]]:
     """``predict.py --stream``: every video file (or the camera) of ``inputs`` frame by frame,
-    over every frame so far or (``half_life``, in frames) an exponential average of them
-    (`StreamPredictor`).
+    over every frame so far or (``half_life``, in frames) an exponential average of them, one
+    step per ``frames_per_step`` frames (`StreamPredictor`).
 
     Returns:
         ``(results, errors)`` as `xwisenet_tf.prediction.predictor.predict`; a result has the
@@ -291,7 +314,7 @@ def predict_stream(
         raise TrainingError(f"top_k must be >= 1 and max_frames >= 0; got {top_k}, {max_frames}")
     annotate = [check_video_output(path) for path in annotate]
     sources = find_sources(inputs, annotate, cameras=True)
-    predictor = StreamPredictor(checkpoint, half_life=half_life)
+    predictor = StreamPredictor(checkpoint, half_life=half_life, frames_per_step=frames_per_step)
     results, errors = [], []
     for source in sources:
         line = LiveLine(predictor.class_names, 3, live)
@@ -350,26 +373,28 @@ def _stream_camera(predictor, device, max_frames, annotate, line) -> dict:
 
 def _at_time(result: dict) -> Callable[[int, float], np.ndarray]:
     """Probabilities for a source frame at ``time``: those after the last timeline frame at or
-    before it (what a live viewer would have seen)."""
+    before it (what a live viewer would have seen; ``None`` before the first step)."""
     rows, rate = result["probabilities"], result["fps"]
 
-    def lookup(index: int, seconds: float) -> np.ndarray:
-        return rows[min(int(math.floor(seconds * rate + 1e-6)), len(rows) - 1)]
+    def lookup(index: int, seconds: float) -> np.ndarray | None:
+        row = rows[min(int(math.floor(seconds * rate + 1e-6)), len(rows) - 1)]
+        return None if np.isnan(row).any() else row
 
     return lookup
 
 
 def _summary(predictor: StreamPredictor, result: dict, top_k: int) -> dict:
     rows, rate = result.pop("probabilities"), result["fps"]
-    result["top_k"] = predictor.top(rows[-1], top_k)
+    known = ~np.isnan(rows).any(axis=1)  # all but the frames before the first step
+    result["top_k"] = predictor.top(rows[-1], top_k) if known[-1] else []
     result["frames"] = [
         {
             "index": i,
             "time": round(i / rate, 3) if rate else None,
-            "label": predictor.class_names[int(row.argmax())],
-            "probability": float(row.max()),
+            "label": predictor.class_names[int(row.argmax())] if ok else None,
+            "probability": float(row.max()) if ok else None,
         }
-        for i, row in enumerate(rows)
+        for i, (row, ok) in enumerate(zip(rows, known, strict=True))
     ]
     if not result.get("annotated"):
         result.pop("annotated", None)
@@ -382,10 +407,22 @@ def format_stream(result: dict) -> str:
     rate = f"{result['fps']:.4g} fps" if result.get("fps") else "camera rate"
     half_life = result.get("half_life")
     horizon = "" if half_life is None else f", half-life {half_life:g} frames"
-    lines = [
-        f"{result['video']}: {top}   (after {result['num_frames']} frames at {rate}, "
-        f"one by one{horizon}; {result['step_ms']:.1f} ms per frame)"
-    ]
+    k = result.get("frames_per_step") or 1
+    if k == 1:
+        lines = [
+            f"{result['video']}: {top}   (after {result['num_frames']} frames at {rate}, "
+            f"one by one{horizon}; {result['step_ms']:.1f} ms per frame)"
+        ]
+    else:
+        cost = (
+            "no step ran"
+            if result["step_ms"] is None
+            else (f"{result['step_ms']:.1f} ms per step, {result['step_ms'] / k:.1f} ms per frame")
+        )
+        lines = [
+            f"{result['video']}: {top or 'no step yet'}   (after {result['frames_seen']} of "
+            f"{result['num_frames']} frames at {rate}, {k} per step{horizon}; {cost})"
+        ]
     for video in result.get("annotated", []):
         lines.append(
             f"  annotated video: {video['path']} ({video['num_frames']} frames, "
