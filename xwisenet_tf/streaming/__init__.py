@@ -3,8 +3,8 @@
 `build_step_model(clip_model)` turns a trained causal model into a step model
 `(frame, state) -> (probabilities, new_state)` with the same weights, over every frame so far
 or (``half_life``) an exponential average that follows a change of action within
-`FOLLOW_HALF_LIVES` half-lives; `StreamingRecognizer` wraps it (Keras or TFLite):
-`push(frame) -> probabilities`, `reset()`.
+`FOLLOW_HALF_LIVES` half-lives, one frame per step or (``frames_per_step``) several at once;
+`StreamingRecognizer` wraps it (Keras or TFLite): `push(frame) -> probabilities`, `reset()`.
 
 Names resolve on first use, so `import xwisenet_tf.streaming` loads no TensorFlow.
 """
