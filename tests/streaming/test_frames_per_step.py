@@ -124,6 +124,20 @@ def test_float_tflite_step_of_k_frames_equals_the_clip_model(trained_like, k):
         np.testing.assert_allclose(outputs["probabilities"][0], expected, atol=1e-4, rtol=0)
 
 
+def test_float_tflite_step_of_k_frames_with_a_half_life_follows_single_frames(trained_like):
+    """The exponential average's k-frame weights (a REDUCE_PROD in TFLite) give in LiteRT what
+    the Keras one-frame step model gives after the same frames."""
+    clip_model, clips = trained_like
+    single = build_step_model(clip_model, half_life=1.5)
+    step = build_step_model(clip_model, half_life=1.5, frames_per_step=4)
+    runner = TFLiteRunner(convert_step_model(step), num_threads=2)
+    expected = [out for _, out in single.stream(single.compiled(), clips[1])]
+    run = lambda inputs: runner.run_signature(**inputs)  # noqa: E731
+    for t, (_, outputs) in enumerate(step.stream(run, clips[1]), start=1):
+        for name in ("probabilities", "head_mean", "frames_seen"):
+            np.testing.assert_allclose(outputs[name], expected[4 * t - 1][name], atol=1e-4)
+
+
 def test_int8_tflite_step_of_k_frames_agrees(trained_like):
     clip_model, clips = trained_like
     step = build_step_model(clip_model, frames_per_step=4)

@@ -38,7 +38,7 @@ class RunningMean(keras.layers.Layer):
     For the cumulative mean the product telescopes, `prod_{i>j} (n_i - 1) / n_i = n_j / n_k`, so
     every `b_j = 1 / (count + k)`: the mean over frames 1..count + k. Once `n_j > 1 / w`,
     `b_j = w (1 - w)^(k - j)`: the exponential average's own weights. A step across the change
-    from one to the other computes the product as it stands (a k x k product, `REDUCE_PROD`).
+    from one to the other computes the products as they stand.
 
     Args:
         half_life: `None` (or 0): the cumulative mean; else the half-life in frames.
@@ -73,10 +73,13 @@ class RunningMean(keras.layers.Layer):
             return [mean + ops.sum(deviations, axis=1) / new_count, new_count]
         seen = count + np.arange(1, frames + 1, dtype="float32")  # n_j, (batch, k)
         taken = ops.maximum(1.0 / seen, ema_weight(self.half_life))  # a_j
-        # [j, i] = 1 - a_i for the frames i after j, 1 for the others.
-        later = np.triu(np.ones((frames, frames), "float32"), 1)
-        kept = 1.0 - ops.expand_dims(taken, 1) * later
-        weights = taken * ops.prod(kept, axis=2)  # b_j
+        # The products over the later frames, last frame first: k - 2 MULs on (batch, 1)
+        # columns (a REDUCE_PROD would leave the delegate, XNNPACK has no kernel for it).
+        a = ops.split(taken, frames, axis=1) if frames > 1 else [taken]
+        later = [1.0 - a[-1]] if frames > 1 else []  # prod_{i > j} (1 - a_i) for j = k - 1
+        for j in range(frames - 2, 0, -1):
+            later.insert(0, later[0] * (1.0 - a[j]))
+        weights = ops.concatenate([a[j] * later[j] for j in range(frames - 1)] + [a[-1]], axis=1)
         return [mean + ops.sum(deviations * ops.expand_dims(weights, 2), axis=1), new_count]
 
     def compute_output_shape(self, input_shape):
