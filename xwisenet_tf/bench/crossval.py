@@ -103,7 +103,7 @@ def run_one(args, spec: str, fold: int, seed: int) -> dict:
     import keras
 
     from xwisenet_tf.training import train
-    from xwisenet_tf.training.config import read_run_config
+    from xwisenet_tf.training.config_files import read_run_config
 
     config = base_config(args, spec, fold, seed)
     began = time.time()

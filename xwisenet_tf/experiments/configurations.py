@@ -135,7 +135,7 @@ def read_done(directory: str) -> dict | None:
     path = os.path.join(directory, DONE_FILE)
     if not os.path.isfile(path):
         return None
-    from xwisenet_tf.training.config import read_json
+    from xwisenet_tf.training.config_files import read_json
 
     return read_json(path, "the results of a finished configuration")
 

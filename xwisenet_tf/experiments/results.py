@@ -33,7 +33,7 @@ def equivalent(exp: Experiment, results: dict, output_dir: str) -> dict | None:
     """A finished configuration elsewhere in ``output_dir`` identical to ``exp`` (same model
     and recipe), e.g. Table IV's 3D-ResNet-18 = Table II's Traditional-Conv ResNet-18."""
     from xwisenet_tf.training import TrainConfig
-    from xwisenet_tf.training.config import read_run_config
+    from xwisenet_tf.training.config_files import read_run_config
 
     everything = [d for table in results.values() for d in table.values()]
     neighbours = sorted(everything, key=lambda d: d["table"] != exp.table)

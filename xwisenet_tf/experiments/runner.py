@@ -164,7 +164,7 @@ def _run_one(exp, config, key, directory, settings, output_dir, log) -> dict:
 
     from xwisenet_tf.profiling import count_macs, count_params
     from xwisenet_tf.training import train
-    from xwisenet_tf.training.config import read_run_config
+    from xwisenet_tf.training.config_files import read_run_config
 
     os.makedirs(directory, exist_ok=True)
     start = time.time()
@@ -244,7 +244,7 @@ def _reuse(exp, source: dict, directory: str, settings, output_dir, log) -> dict
         "finished_at": _now(),
     }
     if exp.table == "1" and "cosine" not in source:
-        from xwisenet_tf.training.config import read_run_config
+        from xwisenet_tf.training.config_files import read_run_config
 
         run = read_run_config(os.path.join(output_dir, source["dir"], TRAIN_DIR))
         done["cosine"] = _cosine(

@@ -23,7 +23,7 @@ from typing import Any
 import keras
 
 from xwisenet_tf.files import write_json
-from xwisenet_tf.training.config import read_json
+from xwisenet_tf.training.config_files import read_json
 from xwisenet_tf.training.errors import TrainingError
 
 STATE_FILE = "state.json"

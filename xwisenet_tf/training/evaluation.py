@@ -324,7 +324,7 @@ def run_evaluation(
         ``(report, json_path, png_path)``.
     """
     from xwisenet_tf.training import checkpoint as checkpoints
-    from xwisenet_tf.training.config import CONFIG_FILE, read_run_config
+    from xwisenet_tf.training.config_files import CONFIG_FILE, read_run_config
 
     if batch_size < 1:
         raise TrainingError(f"batch_size must be a positive integer; received {batch_size}")

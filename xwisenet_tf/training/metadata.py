@@ -34,7 +34,7 @@ import statistics
 from typing import Any
 
 from xwisenet_tf.files import write_json
-from xwisenet_tf.training.config import CONFIG_FILE, read_json
+from xwisenet_tf.training.config_files import CONFIG_FILE, read_json
 from xwisenet_tf.training.errors import TrainingError
 
 FORMAT = "xwisenet_tf.model/1"

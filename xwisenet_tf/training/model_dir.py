@@ -10,12 +10,8 @@ from __future__ import annotations
 import os
 
 from xwisenet_tf.training import callbacks as cb
-from xwisenet_tf.training.config import (
-    CONFIG_FILE,
-    TrainConfig,
-    config_differences,
-    read_run_config,
-)
+from xwisenet_tf.training.config import TrainConfig, config_differences
+from xwisenet_tf.training.config_files import CONFIG_FILE, read_run_config
 from xwisenet_tf.training.errors import TrainingError
 from xwisenet_tf.training.strategy import TaskInfo
 

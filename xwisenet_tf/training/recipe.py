@@ -44,7 +44,8 @@ from xwisenet_tf.data.cache import prepare_data
 from xwisenet_tf.data.service import check_reachable
 from xwisenet_tf.files import write_json
 from xwisenet_tf.training import callbacks as cb
-from xwisenet_tf.training.config import CONFIG_FILE, TrainConfig
+from xwisenet_tf.training.config import TrainConfig
+from xwisenet_tf.training.config_files import CONFIG_FILE
 from xwisenet_tf.training.datasets import run_validation
 from xwisenet_tf.training.errors import TrainingError
 from xwisenet_tf.training.final_evaluation import final_test_evaluation
