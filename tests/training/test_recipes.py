@@ -174,14 +174,14 @@ def test_real_videos_get_the_real_recipe_and_small_sets_small_clips(capsys):
 
     small = TrainConfig(dataset="folder:/videos").resolved(24)
     assert (small.recipe, small.image_size, small.frame_stride) == ("real", 64, 2)
-    assert small.model == "xwisenet-small"
+    assert (small.model, small.clips_per_video) == ("xwisenet-small", 8)
     paper_preset = TrainConfig(dataset="folder:/videos", model="xwisenet").resolved(24)
     assert (paper_preset.model, paper_preset.image_size) == ("xwisenet", 64)
     assert (small.train_crop, small.colour_jitter, small.grayscale) == ("resized", 1.0, 0.2)
     assert small.lr_schedule == RECIPES["default"]["lr_schedule"] == "cosine"
     large = TrainConfig(dataset="csv:/k.csv").resolved(SMALL_DATA_VIDEOS)
     assert (large.recipe, large.image_size, large.frame_stride) == ("real", 112, 2)
-    assert large.model == "xwisenet"
+    assert (large.model, large.clips_per_video) == ("xwisenet", 4)
     mine = TrainConfig(dataset="folder:/videos", image_size=96, frame_stride=1).resolved(24)
     assert (mine.image_size, mine.frame_stride) == (96, 1)  # a flag wins
     default = TrainConfig(dataset="folder:/videos", recipe="default").resolved(24)
@@ -191,8 +191,8 @@ def test_real_videos_get_the_real_recipe_and_small_sets_small_clips(capsys):
     assert "Recipe real (--recipe=auto, folder data)" in header
     assert "clips of every 2. frame" in header and "grey clips 20%" in header
     assert (
-        "Small dataset (24 training videos, under 100): model xwisenet-small, image_size 64"
-        in header
+        "Small dataset (24 training videos, under 100): model xwisenet-small, image_size 64, "
+        "clips_per_video 8" in header
     )
     print_recipe_choice(large, 500)
     assert "Small dataset" not in capsys.readouterr().out

@@ -137,9 +137,10 @@ def print_recipe_choice(config: TrainConfig, num_train_videos: int) -> None:
             print(
                 f"Small dataset ({num_train_videos} training videos, under {SMALL_DATA_VIDEOS}): "
                 f"{chosen}: the 1-2-1 units learn a few dozen augmented videos in this run's "
-                "steps where the paper's 4-8-4 units still underfit them, and 64-pixel clips "
-                "train 2.5x faster (cross-validated on real recordings, docs/training.md); "
-                "--model and --image_size choose others",
+                "steps where the paper's 4-8-4 units still underfit them, 64-pixel clips "
+                "train 2.5x faster, and 8 clips of each video an epoch give the augmented clips "
+                "the steps they need (cross-validated on real recordings, docs/training.md); "
+                "--model, --image_size and --clips_per_video choose others",
                 flush=True,
             )
 
