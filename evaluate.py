@@ -27,7 +27,8 @@ flags.DEFINE_string("checkpoint", None, "A .keras checkpoint (instead of --model
 flags.DEFINE_string(
     "dataset",
     None,
-    "kth | kth:PATH | folder:PATH | csv:PATH | synthetic (default: the training run's).",
+    "kth | kth:PATH | folder:PATH | csv:PATH | synthetic | prepared:PATH (default: the training "
+    "run's).",
 )
 flags.DEFINE_string(
     "data_dir",

@@ -4,10 +4,12 @@
     python train.py --dataset=kth
     python train.py --dataset=kth --recipe=paper                           # sec. IV-B exactly
     python train.py --dataset=folder:/data/myvideos --model=xwisenet --width=1.0
+    python train.py --dataset=prepared:/data/k400       # a directory that `prepare` wrote
     python train.py --dataset=kth --strategy=mirrored --batch_size=64     # several GPUs
     TF_CONFIG='{...}' python train.py --dataset=kth --strategy=multi_worker   # several machines
 
-Raw videos are converted to TFRecords in ``--data_dir`` on first use. Checkpoints, TensorBoard
+Raw videos are converted to TFRecords in ``--data_dir`` on first use (``prepared:PATH``: already
+converted by ``python -m xwisenet_tf.data.prepare``, used where it is). Checkpoints, TensorBoard
 logs, ``history.csv`` and ``config.json`` go to ``--model_dir`` (default
 ``runs/<model>-<dataset>``). Rerunning the same command resumes an interrupted run from its last
 completed epoch. See docs/training.md.

@@ -210,7 +210,7 @@ def test_cli_user_errors_are_one_line(tmp_path, capsys):
     assert main(["run", "--table=2", f"--output_dir={tmp_path}"]) == 2
     assert capsys.readouterr().err.strip() == (
         "error: table 2: give --dataset (the paper used Part-Kinetics, a 10-class Kinetics "
-        "subset: folder:PATH or csv:PATH; 'synthetic' for a quick offline run)"
+        "subset: folder:PATH, csv:PATH or prepared:PATH; 'synthetic' for a quick offline run)"
     )
     args = ["--table=4", "--dataset=synthetic", f"--output_dir={tmp_path}"]
     assert main(["run", *args, "--model_option=depthh=3"]) == 2

@@ -13,7 +13,7 @@ import importlib
 import json
 import os
 
-from xwisenet_tf.data.dataset_kinds import DATASETS, KINDS, spec_forms
+from xwisenet_tf.data.dataset_kinds import DATASETS, KINDS, PREPARED, is_spec, spec_forms
 from xwisenet_tf.data.errors import DataError
 from xwisenet_tf.data.manifest import MANIFEST, read_manifest
 from xwisenet_tf.data.plan import (
@@ -130,26 +130,31 @@ def ensure_dataset(dataset_spec: str, data_dir: str | os.PathLike, **options) ->
     ``folder-<name>-<hash>``, ``csv-<name>-<hash>``
     where the hash covers the absolute source path and the options. A directory with a
     ``manifest.json`` is reused as is (no re-scan of the source); an interrupted conversion is
-    resumed.
+    resumed. ``"prepared:PATH"`` names a directory ``prepare`` already wrote (e.g. with
+    ``--runner=beam`` on a cluster): it is checked (`read_manifest`) and returned; nothing is
+    converted or written, in ``data_dir`` or anywhere else.
 
     Args:
         dataset_spec: ``"kth"`` (download if needed), ``"kth:PATH"`` (local KTH folder or
-            zips), ``"folder:PATH"``, ``"csv:PATH"`` or ``"synthetic"``.
-        data_dir: Cache directory.
-        **options: Passed to `prepare_dataset`.
+            zips), ``"folder:PATH"``, ``"csv:PATH"``, ``"synthetic"`` or ``"prepared:PATH"``.
+        data_dir: Cache directory (unused by ``"prepared:PATH"``).
+        **options: Passed to `prepare_dataset` (``"prepared:PATH"``: none but
+            ``num_workers`` and ``progress``, which it ignores).
 
     Returns:
         The prepared directory, ready for `load` and `read_manifest`.
+
+    Raises:
+        DataError: an unknown spec, a conversion that fails, or a ``"prepared:PATH"`` without
+            a ``manifest.json`` or given dataset options.
     """
     data_dir = os.path.abspath(os.fspath(data_dir))
-    name, _, path = dataset_spec.partition(":")
-    kind = KINDS.get(name)
-    if (
-        kind is None
-        or (kind.spec_path == "required" and not path)
-        or (kind.spec_path == "none" and path)
-    ):
+    if not is_spec(dataset_spec):
         raise DataError(f"unknown dataset spec {dataset_spec!r}; expected {spec_forms()}")
+    name, _, path = dataset_spec.partition(":")
+    if name == PREPARED:
+        return _prepared_dir(path, options)
+    kind = KINDS[name]
     run_opts = {k: options.pop(k) for k in ("num_workers", "progress") if k in options}
     key_parts = {"path": os.path.abspath(path) if path else "", "options": options}
     digest = hashlib.sha256(
@@ -168,4 +173,24 @@ def ensure_dataset(dataset_spec: str, data_dir: str | os.PathLike, **options) ->
     if source is None and kind.in_cache is not None:
         source = kind.in_cache(data_dir, out, options)
     prepare_dataset(name, source, out, **options, **run_opts)
+    return out
+
+
+def _prepared_dir(path: str, options: dict) -> str:
+    """The absolute ``path`` of a ``prepared:PATH`` spec, once its manifest reads."""
+    options = {k: v for k, v in options.items() if k not in ("num_workers", "progress")}
+    if options:
+        raise DataError(
+            f"dataset '{PREPARED}:{path}' takes no dataset options (received {sorted(options)}): "
+            "its videos were converted, with their options, by "
+            "`python -m xwisenet_tf.data.prepare`"
+        )
+    out = os.path.abspath(path)
+    if not os.path.isfile(os.path.join(out, MANIFEST)):
+        raise DataError(
+            f"{out}: no {MANIFEST}, so not a prepared directory (dataset '{PREPARED}:{path}'); "
+            "create it with `python -m xwisenet_tf.data.prepare --dataset=KIND --source=... "
+            f"--output={path}`, or finish that conversion by rerunning it"
+        )
+    read_manifest(out)
     return out

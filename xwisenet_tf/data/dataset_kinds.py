@@ -3,6 +3,8 @@
 A kind is a planner (a function returning the `Plan` of a conversion) and how a cache names
 and finds its data. Adding a dataset is one entry here: ``prepare``'s ``--dataset`` choices and
 flags, the names in `DATASETS`, the spec forms `ensure_dataset` accepts and its messages follow.
+One more spec form converts nothing: ``prepared:PATH`` (`PREPARED`), a directory ``prepare``
+already wrote (any kind, any runner), used as it is.
 
 This module loads neither TensorFlow nor PyAV: a planner imports its dataset's module when it
 runs, so that ``python -m xwisenet_tf.data.prepare --help`` stays light.
@@ -15,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from xwisenet_tf.data.errors import DataError
+from xwisenet_tf.data.manifest import read_manifest
 from xwisenet_tf.data.plan import DEFAULT_SHORT_SIDE, Plan
 from xwisenet_tf.data.synthetic_defaults import CLASSES, GENERATOR_VERSION, HEIGHT
 
@@ -143,14 +146,45 @@ KINDS: dict[str, DatasetKind] = {
     ),
 }
 DATASETS = tuple(KINDS)
+# The spec ``prepared:PATH``: a directory already prepared by ``prepare`` (a manifest.json and
+# its shards), whatever its kind; nothing is converted, so it takes no dataset options.
+PREPARED = "prepared"
 
 
 def spec_forms() -> str:
-    """The dataset specs `ensure_dataset` accepts, e.g. ``"kth, kth:PATH, ... or synthetic"``."""
+    """The dataset specs `ensure_dataset` accepts, e.g. ``"kth, kth:PATH, ... or prepared:PATH"``."""
     forms = []
     for name, kind in KINDS.items():
         if kind.spec_path != "required":
             forms.append(name)
         if kind.spec_path != "none":
             forms.append(f"{name}:PATH")
+    forms.append(f"{PREPARED}:PATH")
     return f"{', '.join(forms[:-1])} or {forms[-1]}"
+
+
+def is_spec(dataset_spec: str) -> bool:
+    """Whether ``dataset_spec`` has one of the forms of `spec_forms`."""
+    name, _, path = str(dataset_spec).partition(":")
+    if name == PREPARED:
+        return bool(path)
+    kind = KINDS.get(name)
+    return not (
+        kind is None
+        or (kind.spec_path == "required" and not path)
+        or (kind.spec_path == "none" and path)
+    )
+
+
+def spec_kind(dataset_spec: str) -> str:
+    """The dataset kind whose defaults a spec follows: its name, or for ``prepared:PATH`` the
+    kind its ``manifest.json`` records (``"dataset"``, e.g. ``"synthetic"``); ``"prepared"``
+    when the manifest records none or cannot be read yet (`ensure_dataset` reports that)."""
+    name, _, path = str(dataset_spec).partition(":")
+    if name != PREPARED or not path:
+        return name
+    try:
+        recorded = read_manifest(path).get("dataset")
+    except DataError:
+        return PREPARED
+    return recorded if recorded in KINDS else PREPARED

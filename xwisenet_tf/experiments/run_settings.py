@@ -29,7 +29,8 @@ RUN_ONLY = ("strategy", "cpu_devices", "mixed_precision", "data_service", "verbo
 RUNNER_DEFAULTS: dict[str, tuple[Any, str]] = {
     "dataset": (
         None,
-        "synthetic | kth | kth:PATH | folder:PATH | csv:PATH (default: kth for table 5; "
+        "synthetic | kth | kth:PATH | folder:PATH | csv:PATH | prepared:PATH (default: kth for "
+        "table 5; "
         "required otherwise; the paper used Part-Kinetics, a Kinetics subset)",
     ),
     "image_size": (None, "clip side (default: the paper's, 112; 224 table 5)"),
@@ -122,7 +123,7 @@ class RunSettings:
             return "kth"
         raise ExperimentError(
             f"table {table}: give --dataset (the paper used Part-Kinetics, a 10-class Kinetics "
-            "subset: folder:PATH or csv:PATH; 'synthetic' for a quick offline run)"
+            "subset: folder:PATH, csv:PATH or prepared:PATH; 'synthetic' for a quick offline run)"
         )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from xwisenet_tf.data.clip_choices import MAX_COLOUR_JITTER, ClipAugmentation
 from xwisenet_tf.data.clip_choices import TRAIN_CROP_NAMES as TRAIN_CROPS
-from xwisenet_tf.data.dataset_kinds import DATASETS
+from xwisenet_tf.data.dataset_kinds import PREPARED, is_spec, spec_forms, spec_kind
 from xwisenet_tf.data.synthetic_defaults import QUICK_START_MINUTES as QUICK_START_MINUTES
 from xwisenet_tf.settings import check_choices, documented, setting
 from xwisenet_tf.training.errors import TrainingError
@@ -66,9 +66,11 @@ class TrainConfig:
     # Data
     dataset: str = setting(
         "kth",
-        "kth (downloaded) | kth:PATH | folder:PATH | csv:PATH | synthetic",
-        doc="``kth`` (downloaded), ``kth:PATH``, ``folder:PATH``, ``csv:PATH`` or "
-        "``synthetic`` (see `xwisenet_tf.data.ensure_dataset`).",
+        "kth (downloaded) | kth:PATH | folder:PATH | csv:PATH | synthetic | prepared:PATH (a "
+        "directory written by python -m xwisenet_tf.data.prepare)",
+        doc="``kth`` (downloaded), ``kth:PATH``, ``folder:PATH``, ``csv:PATH``, "
+        "``synthetic`` or ``prepared:PATH``, a directory ``python -m xwisenet_tf.data.prepare`` "
+        "wrote, used as it is (see `xwisenet_tf.data.ensure_dataset`).",
     )
     data_dir: str = setting("data_cache", "Cache of downloads and prepared TFRecords.")
     model_dir: str | None = setting(None, "Run directory (default runs/<model>-<dataset>).")
@@ -324,13 +326,13 @@ class TrainConfig:
             raise TrainingError(
                 f"holdout_fraction must be in (0, 1); received {self.holdout_fraction!r}"
             )
-        kind = self.dataset.partition(":")[0]
-        if kind not in DATASETS or (
-            kind in ("folder", "csv") and not self.dataset.partition(":")[2]
-        ):
+        if not isinstance(self.dataset, str) or not is_spec(self.dataset):
+            raise TrainingError(f"unknown dataset {self.dataset!r}; expected {spec_forms()}")
+        if self.dataset.partition(":")[0] == PREPARED and self.dataset_options:
             raise TrainingError(
-                f"unknown dataset {self.dataset!r}; expected kth, kth:PATH, folder:PATH, "
-                "csv:PATH or synthetic"
+                f"dataset {self.dataset!r} is already prepared and takes no dataset options; "
+                f"received {sorted(self.dataset_options)} (give them to "
+                "`python -m xwisenet_tf.data.prepare` when converting it)"
             )
         if self.lr_patience < 0:
             raise TrainingError(f"lr_patience must be >= 0; received {self.lr_patience!r}")
@@ -365,12 +367,13 @@ class TrainConfig:
         every ``None`` recipe field from that recipe, with the "real" recipe and fewer than
         `SMALL_DATA_VIDEOS` training videos every ``None`` field of `SMALL_DATA_DEFAULTS`, and
         every ``None`` dataset default (``image_size``, ``epochs``) from `DATASET_DEFAULTS`.
+        A ``prepared:PATH`` dataset has the kind its manifest records (`dataset_kind`).
 
         Args:
             num_train_videos: Videos of the training split, when the data is known (`train`
                 resolves again once it has prepared the data).
         """
-        kind = self.dataset.partition(":")[0]
+        kind = self.dataset_kind()
         recipe = recipe_for(kind) if self.recipe == AUTO_RECIPE else self.recipe
         values = {k: v for k, v in RECIPES[recipe].items() if getattr(self, k) is None}
         values["recipe"] = recipe
@@ -384,11 +387,21 @@ class TrainConfig:
         )
         return dataclasses.replace(self, **values)
 
+    def dataset_kind(self) -> str:
+        """The kind whose defaults the dataset gets (`dataset_kinds.spec_kind`): the spec's
+        name, or for ``prepared:PATH`` the ``dataset`` its ``manifest.json`` records
+        (``synthetic``, ``kth``...; ``prepared``, which `recipe_for` gives the real recipe,
+        when it records none)."""
+        return spec_kind(self.dataset)
+
     def default_model_dir(self) -> str:
-        """``runs/<model>-<dataset name>`` (e.g. ``runs/xwisenet-kth``) of a resolved config."""
+        """``runs/<model>-<dataset name>`` (e.g. ``runs/xwisenet-kth``) of a resolved config;
+        ``prepared:PATH`` names the run after the directory alone (``runs/xwisenet-k400``)."""
         kind, _, path = self.dataset.partition(":")
         name = kind
-        if path:
+        if kind == PREPARED:
+            name = os.path.basename(os.path.normpath(path))
+        elif path:
             name += "-" + os.path.splitext(os.path.basename(os.path.normpath(path)))[0]
         return os.path.join("runs", f"{self.model or DATASET_DEFAULTS[None]['model']}-{name}")
 

@@ -109,7 +109,9 @@ AUTO_REASONS = {
 
 def recipe_for(dataset_kind: str) -> str:
     """The recipe ``--recipe=auto`` gives a dataset kind: the synthetic quick start's
-    ``default``, ``real`` for real videos (``kth``, ``folder``, ``csv``)."""
+    ``default``, ``real`` for real videos (``kth``, ``folder``, ``csv``, and ``prepared``: a
+    prepared directory whose manifest records no kind; one that does has its kind,
+    `TrainConfig.dataset_kind`)."""
     return AUTO_RECIPES.get(dataset_kind, REAL_DATA_RECIPE)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from xwisenet_tf.data.dataset_kinds import PREPARED
 from xwisenet_tf.training.config import QUICK_START_MINUTES, TrainConfig
 from xwisenet_tf.training.datasets import ValidationPlan
 from xwisenet_tf.training.relu_warmup import relu_warmup_steps, warmup_layers
@@ -122,8 +123,11 @@ def print_recipe_choice(config: TrainConfig, num_train_videos: int) -> None:
         if getattr(config, name):
             extras.append(f"{name} {getattr(config, name):g}")
     added = f"; augmentation: {', '.join(extras)}" if extras else ""
+    kind = config.dataset_kind()
+    if config.dataset.partition(":")[0] == PREPARED:
+        kind = "prepared" if kind == PREPARED else f"prepared {kind}"
     print(
-        f"Recipe {config.recipe} (--recipe=auto, {config.dataset.partition(':')[0]} data): "
+        f"Recipe {config.recipe} (--recipe=auto, {kind} data): "
         f"{AUTO_REASONS.get(config.recipe, '')}{added}",
         flush=True,
     )
