@@ -153,15 +153,9 @@ def check_stream_frames_per_step(frames_per_step: int | None, stream: bool) -> i
     Raises:
         TrainingError: a value below 1, or the flag without ``--stream``.
     """
-    if frames_per_step is None:
-        return None
-    try:
-        check_frames_per_step(frames_per_step, "--stream_frames_per_step")
-    except ValueError as e:
-        raise TrainingError(str(e)) from e
-    if not stream:
-        raise TrainingError("--stream_frames_per_step applies to --stream (frame by frame)")
-    return frames_per_step
+    return _stream_option(
+        frames_per_step, check_frames_per_step, "--stream_frames_per_step", stream
+    )
 
 
 def check_stream_half_life(half_life: float | None, stream: bool) -> float | None:
@@ -171,12 +165,21 @@ def check_stream_half_life(half_life: float | None, stream: bool) -> float | Non
     Raises:
         TrainingError: a negative value, or the flag without ``--stream``.
     """
-    if half_life is None:
+    return _stream_option(half_life, check_half_life, "--stream_half_life", stream)
+
+
+def _stream_option(value, check, flag: str, stream: bool):
+    """``value`` of a ``--stream`` option checked by ``check(value, flag)``; ``None`` unset.
+
+    Raises:
+        TrainingError: what ``check`` refuses, or the flag without ``--stream``.
+    """
+    if value is None:
         return None
     try:
-        check_half_life(half_life, "--stream_half_life")
+        check(value, flag)
     except ValueError as e:
         raise TrainingError(str(e)) from e
     if not stream:
-        raise TrainingError("--stream_half_life applies to --stream (frame by frame)")
-    return half_life
+        raise TrainingError(f"{flag} applies to --stream (frame by frame)")
+    return value
